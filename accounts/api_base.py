@@ -1,0 +1,68 @@
+"""Base classes of every tenant API view. Scope checks live here and cannot be skipped."""
+
+from __future__ import annotations
+
+from rest_framework import generics, permissions, views
+
+from .api_auth import principal_scopes
+from .roles import Area, required_scope
+
+SELF = "self"
+PAGING_PARAMS = frozenset({"cursor", "limit"})
+
+
+class AreaScopePermission(permissions.BasePermission):
+    """Reading needs ``<area>:read``, anything else ``<area>:write`` (from key scopes or user roles)."""
+
+    message = "Your credentials do not grant the scope this operation needs."
+
+    def has_permission(self, request, view) -> bool:
+        if view.scope_area == SELF:
+            return True  # "who am I": any authenticated principal, nothing else is exposed
+        needed = required_scope(view.scope_area, write=request.method not in permissions.SAFE_METHODS)
+        self.message = f"This operation needs the '{needed}' scope."
+        return needed in principal_scopes(request)
+
+
+_FIXED = ("permission_classes", "authentication_classes", "get_permissions", "get_authenticators")
+
+
+class _ScopedMixin:
+    scope_area: str = ""
+    # Query parameters a GET may carry besides paging; anything else is a 400 naming it.
+    allowed_params: tuple[str, ...] = ()
+    permission_classes = [permissions.IsAuthenticated, AreaScopePermission]
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "GET":
+            unknown = sorted(set(request.query_params) - PAGING_PARAMS - set(self.allowed_params))
+            if unknown:
+                from rest_framework.exceptions import ValidationError
+
+                allowed = ", ".join(sorted(PAGING_PARAMS | set(self.allowed_params)))
+                raise ValidationError({name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown})
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in _FIXED:
+            if attr in cls.__dict__:
+                raise TypeError(f"{cls.__name__} may not override {attr}: scope checks are not optional.")
+        if not cls.__name__.startswith("Tenant") and cls.scope_area not in (*Area.values, SELF):
+            raise TypeError(f"{cls.__name__}.scope_area must be one of {Area.values} or {SELF!r}.")
+
+
+class TenantAPIView(_ScopedMixin, views.APIView):
+    pass
+
+
+class TenantListAPIView(_ScopedMixin, generics.ListAPIView):
+    pass
+
+
+class TenantListCreateAPIView(_ScopedMixin, generics.ListCreateAPIView):
+    pass
+
+
+class TenantRetrieveAPIView(_ScopedMixin, generics.RetrieveAPIView):
+    pass

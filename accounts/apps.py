@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Tenant app: users, roles, invitations and API keys live in each tenant's schema."""
+
+    name = "accounts"
+    label = "accounts"
+    verbose_name = "Accounts"

@@ -1,0 +1,43 @@
+"""Base class of every portal page on a workspace host. Login and role checks cannot be skipped."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.views import View
+
+from .models import User
+from .roles import READ, WRITE, Area, required_scope, scopes_for_roles
+
+ANY = "any"  # any logged-in workspace user (home, profile)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class PortalView(View):
+    """``area`` names the part of the product; reading needs read access, anything else write.
+
+    ``access = WRITE`` makes even the GET of a page (a form that only writers may use) need write.
+    """
+
+    area: str = ""
+    access: str = READ
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "dispatch" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} may not override dispatch: access checks are not optional.")
+        if cls.area not in (*Area.values, ANY):
+            raise TypeError(f"{cls.__name__}.area must be one of {Area.values} or {ANY!r}.")
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if not isinstance(user, User) or not user.is_active:
+            return redirect_to_login(request.get_full_path())
+        if self.area != ANY:
+            write = self.access == WRITE or request.method not in SAFE_METHODS
+            if required_scope(self.area, write=write) not in scopes_for_roles(user.roles):
+                raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def can_write(self) -> bool:
+        return self.area == ANY or required_scope(self.area, write=True) in scopes_for_roles(self.request.user.roles)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from .validators import SLUG_MAX_LENGTH
+
+
+class SignupForm(forms.Form):
+    """Field types only; the rules live in ``services.signup_validate`` so the API shares them."""
+
+    company_name = forms.CharField(label="Company name", max_length=100)
+    slug = forms.CharField(
+        label="Workspace address",
+        max_length=SLUG_MAX_LENGTH + 10,
+        help_text="Lower-case letters, digits and hyphens. This becomes your-name.tandem address.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    admin_name = forms.CharField(label="Your name", max_length=150)
+    admin_email = forms.EmailField(label="Work email", max_length=254)
+    admin_password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters; not a common password, not only digits.",
+    )
+
+
+class ConsoleLoginForm(AuthenticationForm):
+    username = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))

@@ -1,0 +1,1 @@
+"""Alignment models (tenant schema). Filled in by the alignment workspace issue."""

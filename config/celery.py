@@ -1,0 +1,97 @@
+"""The tenant-aware Celery app, the two task bases and the whole periodic schedule.
+
+Every task is either a *tenant task* (runs inside one tenant's schema, named explicitly by the sender
+and checked again inside the worker) or a *platform task* (runs in ``public``: provisioning, the
+dispatcher). A tenant task that finds itself in ``public`` or in another tenant's schema raises
+instead of touching data (tenant-schemas-celery #12, #15, #59, #170).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Task
+from django.db import connection
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = CeleryApp("tandem")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["accounts", "accounts.tenancy", "marketing", "sales", "alignment"])
+
+PUBLIC = "public"
+
+
+class WrongSchemaError(RuntimeError):
+    """A task was about to run in a schema other than the one it was sent for."""
+
+
+class TenantBoundTask(app.Task):  # type: ignore[name-defined,misc]
+    """Base of every per-tenant task. Callers pass ``tenant_schema=``; the worker checks it."""
+
+    abstract = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        expected = kwargs.get("tenant_schema")
+        actual = connection.schema_name
+        if actual == PUBLIC:
+            raise WrongSchemaError(f"{self.name} refused to run in the public schema (sent for {expected!r}).")
+        if expected != actual:
+            raise WrongSchemaError(f"{self.name} was sent for {expected!r} but runs in {actual!r}.")
+        return super().__call__(*args, **kwargs)
+
+
+class PlatformTask(app.Task):  # type: ignore[name-defined,misc]
+    """Base of tasks that work on the platform itself (tenants, domains) in the public schema."""
+
+    abstract = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if connection.schema_name != PUBLIC:
+            raise WrongSchemaError(f"{self.name} must run in public, not in {connection.schema_name!r}.")
+        return super().__call__(*args, **kwargs)
+
+
+def tenant_task(**options: Any):
+    """Decorator for per-tenant tasks. The task function must accept ``tenant_schema``."""
+    return app.task(base=TenantBoundTask, **options)
+
+
+def platform_task(**options: Any):
+    return app.task(base=PlatformTask, **options)
+
+
+def send_to_tenant(task: Task, tenant_schema: str, /, **options: Any):
+    """Send ``task`` for one tenant: the schema travels in the header *and* as an argument."""
+    if not tenant_schema or tenant_schema == PUBLIC:
+        raise WrongSchemaError(f"{task.name} needs a tenant schema, got {tenant_schema!r}.")
+    kwargs = {**options.pop("kwargs", {}), "tenant_schema": tenant_schema}
+    headers = {**(options.pop("headers", None) or {}), "_schema_name": tenant_schema}
+    return task.apply_async(kwargs=kwargs, headers=headers, **options)
+
+
+def send_to_platform(task: Task, /, **options: Any):
+    headers = {**(options.pop("headers", None) or {}), "_schema_name": PUBLIC}
+    return task.apply_async(headers=headers, **options)
+
+
+def _schedule() -> dict[str, dict[str, Any]]:
+    """The whole periodic schedule. Per-tenant work goes through the dispatcher, one entry per job."""
+    from django.conf import settings
+
+    period = settings.TANDEM_DISPATCH_SECONDS
+    return {
+        "tenant-housekeeping": {
+            "task": "tenancy.dispatch_to_tenants",
+            "schedule": period,
+            "kwargs": {"task_name": "accounts.housekeeping", "period_seconds": period},
+            "options": {"expires": period, "headers": {"_schema_name": PUBLIC}},
+        },
+    }
+
+
+@app.on_after_configure.connect
+def _install_schedule(sender: Any, **_: Any) -> None:
+    sender.conf.beat_schedule = _schedule()

@@ -1,0 +1,48 @@
+"""The portal's navigation, declared once. Sections show by role (``accounts.roles.NAV_SECTIONS``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class NavSection:
+    area: str
+    label: str
+    items: tuple[NavItem, ...]
+
+
+SECTIONS: tuple[NavSection, ...] = (
+    NavSection("marketing", "Marketing", (NavItem("Overview", "marketing:home", "◎"),)),
+    NavSection("sales", "Sales", (NavItem("Overview", "sales:home", "◆"),)),
+    NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),
+    NavSection(
+        "admin",
+        "Settings",
+        (NavItem("Users", "settings_users", "☺"), NavItem("API keys", "settings_api_keys", "⚿")),
+    ),
+)
+
+
+def navigation_for(areas: list[str], path: str) -> list[dict]:
+    """The sections a user sees, with URLs resolved and the current page marked."""
+    result = []
+    for section in SECTIONS:
+        if section.area not in areas:
+            continue
+        items = []
+        for item in section.items:
+            url = reverse(item.url_name)
+            active = path == url if url == "/" else path.startswith(url)
+            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+        result.append({"area": section.area, "label": section.label, "items": items})
+    return result

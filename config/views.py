@@ -1,0 +1,100 @@
+"""Project-wide views: health, and error pages that answer JSON under /api/ and HTML elsewhere."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from config.api import error_body
+
+_ERRORS = {
+    400: ("bad_request", "Bad request", "The request could not be understood."),
+    403: ("permission_denied", "You don't have access to this page",
+          "Your role doesn't include this part of the workspace. Ask an admin if you need it."),
+    404: ("not_found", "Page not found", "The page you were looking for doesn't exist or has moved."),
+    500: ("server_error", "Something went wrong", "We have been notified. Please try again in a moment."),
+    503: ("unavailable", "Temporarily unavailable", "Please try again in a moment."),
+}
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
+    code, title, text = _ERRORS[status]
+    if _wants_json(request):
+        return JsonResponse(error_body(status, code, message or title), status=status)
+    return render(request, "errors/error.html", {"status": status, "title": title, "text": message or text},
+                  status=status)
+
+
+def not_found_response(request: HttpRequest) -> HttpResponse:
+    return error_response(request, 404)
+
+
+def workspace_preparing_response(request: HttpRequest, tenant) -> HttpResponse:
+    text = "This workspace is being set up. It will be ready in a few seconds."
+    if tenant.status == tenant.Status.FAILED:
+        text = "Setting up this workspace failed. The platform team has been notified."
+    response = error_response(request, 503, text)
+    response["Retry-After"] = "5"
+    return response
+
+
+def handler400(request, exception=None):
+    return error_response(request, 400)
+
+
+def handler403(request, exception=None):
+    return error_response(request, 403)
+
+
+def handler404(request, exception=None):
+    return error_response(request, 404)
+
+
+def handler500(request):
+    return error_response(request, 500)
+
+
+def csrf_failure(request, reason=""):
+    return error_response(
+        request, 403, "Your form expired or was sent from another site. Reload the page and try again."
+    )
+
+
+def _check_database() -> dict:
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - health reports every failure, it does not raise
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            "embedded": settings.TANDEM_EMBEDDED_DATABASE}
+
+
+def _check_broker() -> dict:
+    from config.celery import app
+
+    started = time.monotonic()
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1), "transport": transport}
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks},
+                        status=200 if healthy else 503, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,1 @@
+"""Marketing models (tenant schema). Filled in by the marketing workspace issue."""

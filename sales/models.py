@@ -1,0 +1,1 @@
+"""Sales models (tenant schema). Filled in by the sales workspace issue."""
