@@ -41,7 +41,9 @@ class _ScopedMixin:
                 from rest_framework.exceptions import ValidationError
 
                 allowed = ", ".join(sorted(PAGING_PARAMS | set(self.allowed_params)))
-                raise ValidationError({name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown})
+                raise ValidationError(
+                    {name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown}
+                )
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -12,7 +12,9 @@ class LoginForm(AuthenticationForm):
     """E-mail and password, throttled per account and per client address."""
 
     username = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
     throttled = False
 
@@ -56,9 +58,13 @@ class UserEditForm(forms.Form):
 
 class InvitationAcceptForm(forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+    )
     password_confirm = forms.CharField(
-        label="Repeat password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+        label="Repeat password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
     )
 
     def clean(self):
@@ -70,13 +76,17 @@ class InvitationAcceptForm(forms.Form):
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
-        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password = forms.CharField(
         label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     new_password_confirm = forms.CharField(
-        label="Repeat new password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label="Repeat new password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self):
@@ -89,11 +99,15 @@ class PasswordChangeForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Who or what uses this key, e.g. “Agency lead sync”.")
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in ALL_SCOPES], widget=forms.CheckboxSelectMultiple,
+        choices=[(s, s) for s in ALL_SCOPES],
+        widget=forms.CheckboxSelectMultiple,
         help_text="Write includes read.",
     )
-    expires = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                              help_text="Optional. The key stops working at the start of this day (UTC).")
+    expires = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. The key stops working at the start of this day (UTC).",
+    )
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:

@@ -19,7 +19,10 @@ class SessionTenantGuardMiddleware:
 
     def __call__(self, request):
         session = getattr(request, "session", None)
-        if session is not None and session.get(SESSION_KEY) is not None:
-            if session.get(SESSION_TENANT_KEY) != connection.schema_name:
-                session.flush()
+        if (
+            session is not None
+            and session.get(SESSION_KEY) is not None
+            and session.get(SESSION_TENANT_KEY) != connection.schema_name
+        ):
+            session.flush()
         return self.get_response(request)

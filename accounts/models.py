@@ -84,7 +84,9 @@ class Invitation(models.Model):
     created = models.DateTimeField(default=timezone.now)
     expires = models.DateTimeField()
     accepted = models.DateTimeField(null=True, blank=True)
-    accepted_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -40,4 +40,6 @@ class PortalView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def can_write(self) -> bool:
-        return self.area == ANY or required_scope(self.area, write=True) in scopes_for_roles(self.request.user.roles)
+        return self.area == ANY or required_scope(self.area, write=True) in scopes_for_roles(
+            self.request.user.roles
+        )

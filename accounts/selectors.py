@@ -6,8 +6,14 @@ from django.utils import timezone
 from .models import ApiKey, Invitation, User
 from .roles import Role
 
-USER_SORTS = {"name": ("full_name", "id"), "-name": ("-full_name", "-id"), "email": ("email", "id"),
-              "-email": ("-email", "-id"), "joined": ("date_joined", "id"), "-joined": ("-date_joined", "-id")}
+USER_SORTS = {
+    "name": ("full_name", "id"),
+    "-name": ("-full_name", "-id"),
+    "email": ("email", "id"),
+    "-email": ("-email", "-id"),
+    "joined": ("date_joined", "id"),
+    "-joined": ("-date_joined", "-id"),
+}
 
 
 def user_list(*, search: str = "", role: str = "", status: str = "", sort: str = "name") -> QuerySet[User]:
@@ -49,7 +55,7 @@ def dashboard_counts() -> dict[str, int]:
         "invitations_pending": Invitation.objects.filter(
             accepted__isnull=True, revoked__isnull=True, expires__gt=now
         ).count(),
-        "api_keys_active": ApiKey.objects.filter(revoked__isnull=True).filter(
-            Q(expires__isnull=True) | Q(expires__gt=now)
-        ).count(),
+        "api_keys_active": ApiKey.objects.filter(revoked__isnull=True)
+        .filter(Q(expires__isnull=True) | Q(expires__gt=now))
+        .count(),
     }

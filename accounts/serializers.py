@@ -15,7 +15,9 @@ class UserOut(serializers.ModelSerializer):
 
 class InvitationIn(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), min_length=1, max_length=4
+    )
 
 
 class InvitationOut(serializers.ModelSerializer):
@@ -30,7 +32,9 @@ class InvitationOut(serializers.ModelSerializer):
 class ApiKeyIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=[(s, s) for s in ALL_SCOPES]), min_length=1, max_length=len(ALL_SCOPES)
+        child=serializers.ChoiceField(choices=[(s, s) for s in ALL_SCOPES]),
+        min_length=1,
+        max_length=len(ALL_SCOPES),
     )
     expires = serializers.DateTimeField(required=False, allow_null=True)
 

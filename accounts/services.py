@@ -110,8 +110,14 @@ def user_create(
     return user
 
 
-def user_update(*, user: User, actor: User, full_name: str | None = None, roles: Iterable[str] | None = None,
-                is_active: bool | None = None) -> User:
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    full_name: str | None = None,
+    roles: Iterable[str] | None = None,
+    is_active: bool | None = None,
+) -> User:
     errors: dict[str, list[str]] = {}
     fields: list[str] = []
     if full_name is not None:
@@ -231,7 +237,9 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> User:
                 errors["password"] = exc.messages
         if errors:
             raise ValidationError(errors)
-        user = user_create(email=invitation.email, full_name=full_name, roles=invitation.roles, password=password)
+        user = user_create(
+            email=invitation.email, full_name=full_name, roles=invitation.roles, password=password
+        )
         invitation.accepted = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted", "accepted_user"])

@@ -11,8 +11,13 @@ from config.celery import tenant_task
 from .models import Invitation
 
 
-@tenant_task(name="accounts.send_invitation_email", acks_late=True, max_retries=5, retry_backoff=True,
-             autoretry_for=(OSError,))
+@tenant_task(
+    name="accounts.send_invitation_email",
+    acks_late=True,
+    max_retries=5,
+    retry_backoff=True,
+    autoretry_for=(OSError,),
+)
 def send_invitation_email(*, tenant_schema: str, invitation_id: int, accept_url: str) -> bool:
     invitation = Invitation.objects.select_related("invited_by").filter(pk=invitation_id).first()
     if invitation is None or not invitation.is_open:

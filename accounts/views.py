@@ -77,7 +77,6 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
-
 class InvitationAcceptView(View):
     """The one-time link from an invitation e-mail: choose a name and password, and you are in."""
 
@@ -99,7 +98,9 @@ class InvitationAcceptView(View):
         if form.is_valid():
             try:
                 user = services.invitation_accept(
-                    token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["password"]
+                    token=token,
+                    full_name=form.cleaned_data["full_name"],
+                    password=form.cleaned_data["password"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -187,7 +188,9 @@ class UserListView(PortalView):
         if form.is_valid():
             try:
                 invitation, token = services.invitation_create(
-                    email=form.cleaned_data["email"], roles=form.cleaned_data["roles"], invited_by=request.user
+                    email=form.cleaned_data["email"],
+                    roles=form.cleaned_data["roles"],
+                    invited_by=request.user,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -204,11 +207,15 @@ class UserEditView(PortalView):
     access = WRITE
 
     def _render(self, request, user, form, status=200):
-        return render(request, "accounts/settings_user_edit.html", {"member": user, "form": form}, status=status)
+        return render(
+            request, "accounts/settings_user_edit.html", {"member": user, "form": form}, status=status
+        )
 
     def get(self, request, pk: int):
         user = get_object_or_404(selectors.user_list(), pk=pk)
-        form = UserEditForm(initial={"full_name": user.full_name, "roles": user.roles, "is_active": user.is_active})
+        form = UserEditForm(
+            initial={"full_name": user.full_name, "roles": user.roles, "is_active": user.is_active}
+        )
         return self._render(request, user, form)
 
     def post(self, request, pk: int):
@@ -284,4 +291,3 @@ class ApiKeyRevokeView(PortalView):
         services.api_key_revoke(key=key)
         messages.info(request, f"The key {key.prefix} was revoked; it stops working immediately.")
         return redirect("settings_api_keys")
-

@@ -37,7 +37,9 @@ class TenantBoundTask(app.Task):  # type: ignore[name-defined,misc]
         expected = kwargs.get("tenant_schema")
         actual = connection.schema_name
         if actual == PUBLIC:
-            raise WrongSchemaError(f"{self.name} refused to run in the public schema (sent for {expected!r}).")
+            raise WrongSchemaError(
+                f"{self.name} refused to run in the public schema (sent for {expected!r})."
+            )
         if expected != actual:
             raise WrongSchemaError(f"{self.name} was sent for {expected!r} but runs in {actual!r}.")
         return super().__call__(*args, **kwargs)

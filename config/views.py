@@ -13,8 +13,11 @@ from config.api import error_body
 
 _ERRORS = {
     400: ("bad_request", "Bad request", "The request could not be understood."),
-    403: ("permission_denied", "You don't have access to this page",
-          "Your role doesn't include this part of the workspace. Ask an admin if you need it."),
+    403: (
+        "permission_denied",
+        "You don't have access to this page",
+        "Your role doesn't include this part of the workspace. Ask an admin if you need it.",
+    ),
     404: ("not_found", "Page not found", "The page you were looking for doesn't exist or has moved."),
     500: ("server_error", "Something went wrong", "We have been notified. Please try again in a moment."),
     503: ("unavailable", "Temporarily unavailable", "Please try again in a moment."),
@@ -29,8 +32,12 @@ def error_response(request: HttpRequest, status: int, message: str | None = None
     code, title, text = _ERRORS[status]
     if _wants_json(request):
         return JsonResponse(error_body(status, code, message or title), status=status)
-    return render(request, "errors/error.html", {"status": status, "title": title, "text": message or text},
-                  status=status)
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "text": message or text},
+        status=status,
+    )
 
 
 def not_found_response(request: HttpRequest) -> HttpResponse:
@@ -76,8 +83,11 @@ def _check_database() -> dict:
             cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - health reports every failure, it does not raise
         return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1),
-            "embedded": settings.TANDEM_EMBEDDED_DATABASE}
+    return {
+        "ok": True,
+        "latency_ms": round((time.monotonic() - started) * 1000, 1),
+        "embedded": settings.TANDEM_EMBEDDED_DATABASE,
+    }
 
 
 def _check_broker() -> dict:
@@ -96,5 +106,8 @@ def _check_broker() -> dict:
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks},
-                        status=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", "checks": checks},
+        status=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )

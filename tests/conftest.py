@@ -31,14 +31,24 @@ class Member:
 
 
 TENANTS = {
-    "alpha": ("Alpha Corp", {"admin": ("alice@alpha.example", "Alice Admin", (Role.ADMIN,)),
-                             "marketing": ("mark@alpha.example", "Mark Marketing", (Role.MARKETING,)),
-                             "sales": ("sara@alpha.example", "Sara Sales", (Role.SALES,)),
-                             "leadership": ("leo@alpha.example", "Leo Leadership", (Role.LEADERSHIP,))}),
-    "beta": ("Beta Ltd", {"admin": ("charlie@beta.example", "Charlie Beta", (Role.ADMIN,)),
-                          "marketing": ("bea@beta.example", "Bea Marketing", (Role.MARKETING,)),
-                          "sales": ("ben@beta.example", "Ben Sales", (Role.SALES,)),
-                          "leadership": ("bill@beta.example", "Bill Leadership", (Role.LEADERSHIP,))}),
+    "alpha": (
+        "Alpha Corp",
+        {
+            "admin": ("alice@alpha.example", "Alice Admin", (Role.ADMIN,)),
+            "marketing": ("mark@alpha.example", "Mark Marketing", (Role.MARKETING,)),
+            "sales": ("sara@alpha.example", "Sara Sales", (Role.SALES,)),
+            "leadership": ("leo@alpha.example", "Leo Leadership", (Role.LEADERSHIP,)),
+        },
+    ),
+    "beta": (
+        "Beta Ltd",
+        {
+            "admin": ("charlie@beta.example", "Charlie Beta", (Role.ADMIN,)),
+            "marketing": ("bea@beta.example", "Bea Marketing", (Role.MARKETING,)),
+            "sales": ("ben@beta.example", "Ben Sales", (Role.SALES,)),
+            "leadership": ("bill@beta.example", "Bill Leadership", (Role.LEADERSHIP,)),
+        },
+    ),
 }
 
 
@@ -52,8 +62,9 @@ def _provision_test_tenants() -> None:
         if Tenant.objects.filter(slug=slug, ready=True).exists():
             continue
         admin_email, admin_name, _ = members["admin"]
-        tenant = tenant_create(slug=slug, name=name, admin_email=admin_email, admin_name=admin_name,
-                               admin_password=PASSWORD)
+        tenant = tenant_create(
+            slug=slug, name=name, admin_email=admin_email, admin_name=admin_name, admin_password=PASSWORD
+        )
         with schema_context(tenant.schema_name):
             for email, full_name, roles in members.values():
                 if not User.objects.filter(email=email).exists():
@@ -61,11 +72,21 @@ def _provision_test_tenants() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """Always create the test database, even when no collected test carries the django_db mark
+    (pytest-django would then skip it and the integration suite would reach the real database)."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run outside a test database"
         _provision_test_tenants()
         connection.set_schema_to_public()
     yield
+    with django_db_blocker.unblock():
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,9 @@ class SignupForm(forms.Form):
         label="Workspace address",
         max_length=SLUG_MAX_LENGTH + 10,
         help_text="Lower-case letters, digits and hyphens. This becomes your-name.tandem address.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}
+        ),
     )
     admin_name = forms.CharField(label="Your name", max_length=150)
     admin_email = forms.EmailField(label="Work email", max_length=254)
@@ -27,4 +29,6 @@ class SignupForm(forms.Form):
 
 
 class ConsoleLoginForm(AuthenticationForm):
-    username = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
+    username = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True})
+    )

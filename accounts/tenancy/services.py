@@ -131,8 +131,8 @@ def signup_create(
                 admin_password_hash=make_password(values["admin_password"]),
                 ip_address=ip_address,
             )
-    except IntegrityError as exc:
-        # Two sign-ups raced for one slug: the unique constraints decided; report it like the check.
+    except (IntegrityError, ValidationError) as exc:
+        # Two sign-ups raced for one slug: the unique checks decided; report it like the check above.
         raise ValidationError(
             {"slug": [f"“{values['slug']}” is already taken. Please choose another subdomain."]}
         ) from exc

@@ -21,16 +21,24 @@ def provision_tenant(tenant_id: int) -> str:
     return tenant_provision(tenant_id=tenant_id).schema_name
 
 
+def dispatch_plan(schemas: list[str], period_seconds: float) -> list[tuple[str, float, float]]:
+    """(schema, countdown, expires) per tenant: sends are spread over up to a fifth of the period
+    (at most a minute) and expire 1.5 periods after they are due, so a backlog never piles up."""
+    jitter = max(0.0, min(60.0, period_seconds / 5))
+    plan = []
+    for schema in schemas:
+        countdown = random.uniform(0, jitter)  # noqa: S311 - spreading load, not security
+        plan.append((schema, countdown, countdown + period_seconds * 1.5))
+    return plan
+
+
 @platform_task(name="tenancy.dispatch_to_tenants")
-def dispatch_to_tenants(task_name: str, period_seconds: int) -> list[str]:
-    """Fan ``task_name`` out to every ready, active tenant, spread over the period, each send
-    expiring after 1.5 periods so a backlog never piles up."""
+def dispatch_to_tenants(task_name: str, period_seconds: int) -> dict[str, str]:
+    """Fan ``task_name`` out to every ready, active tenant. Returns schema -> task id."""
     from .selectors import dispatchable_schemas
 
     task = app.tasks[task_name]
-    jitter = max(0.0, min(60.0, period_seconds / 5))
-    schemas = dispatchable_schemas()
-    for schema in schemas:
-        countdown = random.uniform(0, jitter)  # noqa: S311 - spreading load, not security
-        send_to_tenant(task, schema, countdown=countdown, expires=countdown + period_seconds * 1.5)
-    return schemas
+    sent = {}
+    for schema, countdown, expires in dispatch_plan(dispatchable_schemas(), period_seconds):
+        sent[schema] = send_to_tenant(task, schema, countdown=countdown, expires=expires).id
+    return sent

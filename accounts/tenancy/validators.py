@@ -13,12 +13,66 @@ SLUG_MAX_LENGTH = 32
 # schemas and roles, and words users could mistake for the platform.
 RESERVED_SLUGS = frozenset(
     {
-        "public", "www", "api", "admin", "static", "media", "assets", "cdn", "mail", "email", "smtp",
-        "imap", "pop", "ftp", "ssh", "vpn", "ns", "ns1", "ns2", "dns", "mx", "app", "apps", "dashboard",
-        "portal", "console", "platform", "system", "root", "postgres", "postgresql", "information-schema",
-        "template0", "template1", "test", "tests", "demo-admin", "tandem", "support", "help", "status",
-        "docs", "blog", "about", "signup", "sign-up", "login", "logout", "auth", "oauth", "sso", "account",
-        "accounts", "billing", "security", "internal", "localhost", "healthz", "metrics", "webhooks",
+        "public",
+        "www",
+        "api",
+        "admin",
+        "static",
+        "media",
+        "assets",
+        "cdn",
+        "mail",
+        "email",
+        "smtp",
+        "imap",
+        "pop",
+        "ftp",
+        "ssh",
+        "vpn",
+        "ns",
+        "ns1",
+        "ns2",
+        "dns",
+        "mx",
+        "app",
+        "apps",
+        "dashboard",
+        "portal",
+        "console",
+        "platform",
+        "system",
+        "root",
+        "postgres",
+        "postgresql",
+        "information-schema",
+        "template0",
+        "template1",
+        "test",
+        "tests",
+        "demo-admin",
+        "tandem",
+        "support",
+        "help",
+        "status",
+        "docs",
+        "blog",
+        "about",
+        "signup",
+        "sign-up",
+        "login",
+        "logout",
+        "auth",
+        "oauth",
+        "sso",
+        "account",
+        "accounts",
+        "billing",
+        "security",
+        "internal",
+        "localhost",
+        "healthz",
+        "metrics",
+        "webhooks",
     }
 )
 
@@ -32,9 +86,7 @@ def validate_slug(value: str) -> None:
     if not value:
         raise ValidationError("Choose a subdomain for your workspace.", code="required")
     if len(value) < 3 or len(value) > SLUG_MAX_LENGTH:
-        raise ValidationError(
-            f"A subdomain has 3 to {SLUG_MAX_LENGTH} characters.", code="length"
-        )
+        raise ValidationError(f"A subdomain has 3 to {SLUG_MAX_LENGTH} characters.", code="length")
     if not SLUG_RE.match(value):
         raise ValidationError(
             "Use lower-case letters, digits and hyphens only, starting with a letter and not ending "

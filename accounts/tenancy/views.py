@@ -101,7 +101,9 @@ class ConsoleTenantListView(ConsoleView):
     def get(self, request):
         search = request.GET.get("q", "").strip()[:100]
         status = request.GET.get("status", "")
-        page = Paginator(selectors.tenant_list(search=search, status=status), 25).get_page(request.GET.get("page"))
+        page = Paginator(selectors.tenant_list(search=search, status=status), 25).get_page(
+            request.GET.get("page")
+        )
         return render(
             request,
             "tenancy/console_tenants.html",
@@ -136,5 +138,3 @@ class ConsoleTenantDetailView(ConsoleView):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return redirect("console_tenant", pk=tenant.pk)
-
-

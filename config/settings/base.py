@@ -46,7 +46,11 @@ DEBUG = env_bool("DEBUG", False)
 # The bare domain serves the public site (sign-up, platform console); every tenant lives on
 # <slug>.<TANDEM_BASE_DOMAIN>. Any other host is a 404 on every route.
 TANDEM_BASE_DOMAIN = env("TANDEM_BASE_DOMAIN", "localhost").lower()
-TANDEM_PUBLIC_HOSTS = [TANDEM_BASE_DOMAIN, f"www.{TANDEM_BASE_DOMAIN}", *env_list("TANDEM_EXTRA_PUBLIC_HOSTS")]
+TANDEM_PUBLIC_HOSTS = [
+    TANDEM_BASE_DOMAIN,
+    f"www.{TANDEM_BASE_DOMAIN}",
+    *env_list("TANDEM_EXTRA_PUBLIC_HOSTS"),
+]
 # Scheme and port used to build absolute links outside a request (commands, e-mails from tasks).
 TANDEM_URL_SCHEME = env("TANDEM_URL_SCHEME", "https")
 TANDEM_URL_PORT = env("TANDEM_URL_PORT", "")
@@ -64,8 +68,9 @@ TANDEM_TENANT_CACHE_SECONDS = env_int("TANDEM_TENANT_CACHE_SECONDS", 30)
 TANDEM_TENANT_SEEDERS: list[str] = []
 
 SHARED_APPS = [
-    "django_tenants",
+    # First, so that its create_tenant command replaces django-tenants' interactive one.
     "accounts.tenancy",
+    "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -145,7 +150,11 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, **_cache_common}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tandem", **_cache_common}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tandem",
+            **_cache_common,
+        }
     )
 }
 

@@ -67,8 +67,19 @@ def test_api_key_of_a_on_b_gets_401(tenant_a, tenant_b):
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/login/", "/signup/", "/api/v1/users/", "/api/schema/", "/healthz", "/static/css/tandem.css",
-             "/console/", "/settings/users/", "/nonexistent"]
+    "path",
+    [
+        "/",
+        "/login/",
+        "/signup/",
+        "/api/v1/users/",
+        "/api/schema/",
+        "/healthz",
+        "/static/css/tandem.css",
+        "/console/",
+        "/settings/users/",
+        "/nonexistent",
+    ],
 )
 @pytest.mark.parametrize("host", ["unknown.localhost", "alpha.localhost.evil.com", "evil.com", "127.0.0.1"])
 def test_unknown_host_is_404_on_every_route(tenant_a, host, path):
@@ -94,7 +105,10 @@ def test_rows_of_a_are_invisible_on_b(tenant_a, tenant_b):
     assert api_client("beta", key).get(f"/api/v1/users/{canary.pk + 1000}/").status_code == 404
     # and alpha sees it
     alpha_key = api_key_for("alpha", ["admin:read"])
-    emails = [u["email"] for u in api_client("alpha", alpha_key).get("/api/v1/users/?search=canary").json()["results"]]
+    emails = [
+        u["email"]
+        for u in api_client("alpha", alpha_key).get("/api/v1/users/?search=canary").json()["results"]
+    ]
     assert emails == ["canary-alpha@alpha.example"]
 
 

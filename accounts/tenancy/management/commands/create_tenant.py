@@ -32,7 +32,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             lines = [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
             raise CommandError("Workspace not created.\n" + "\n".join(lines)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Workspace {tenant.slug} is ready: {workspace_url(tenant.slug)}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Workspace {tenant.slug} is ready: {workspace_url(tenant.slug)}")
+        )
         self.stdout.write(f"Admin: {options['admin_email']}")
         if not options["admin_password"]:
             self.stdout.write(f"Generated password: {password}")

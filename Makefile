@@ -1,0 +1,48 @@
+# Tandem: two commands do all set-up on a fresh machine.
+#   make run   - web, worker and beat with a demo workspace at http://acme.localhost:8000/
+#   make test  - the whole test suite
+# Without DATABASE_URL / CELERY_BROKER_URL the project runs its own PostgreSQL (pgserver, in .data/)
+# and a broker that needs no server (Kombu's filesystem transport). Set them to use real servers.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+PORT ?= 8000
+
+.PHONY: install run test lint migrate demo clean-data
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate_schemas --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "  Tandem is starting (Ctrl-C stops web, worker and beat):"
+	@echo "    public site and sign-up   http://localhost:$(PORT)/"
+	@echo "    platform console          http://localhost:$(PORT)/console/"
+	@echo "    demo workspace            http://acme.localhost:$(PORT)/"
+	@echo "    API docs (demo)           http://acme.localhost:$(PORT)/api/docs/"
+	@echo "  Demo users: see README.md (password tandem-demo-2026)."
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,133 @@
+"""Real processes: a Celery worker (and, for browser journeys, a web server) started against the test
+database and the configured broker: Kombu's filesystem transport on the embedded pass, Redis on CI's
+second pass. Each run uses a queue of its own, so a `make run` worker never takes the suite's tasks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    if db["HOST"].startswith("/"):
+        return f"postgresql://{user}{password}@/{db['NAME']}?host={quote(db['HOST'])}"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgresql://{user}{password}@{db['HOST']}{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def queue_name() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def process_env(django_db_setup, queue_name) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url(),
+            "TANDEM_QUEUE": queue_name,
+            "TANDEM_DATA_DIR": str(settings.DATA_DIR),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if settings.CELERY_BROKER_URL != "filesystem://":
+        env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    return env
+
+
+@contextmanager
+def real_broker():
+    """Send through the broker for the duration (unit tests run tasks eagerly)."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(process_env, queue_name, tmp_path_factory, django_db_blocker):
+    """A real worker process; yields once it has answered a task."""
+    from accounts.tasks import where_am_i
+    from config.celery import send_to_tenant
+
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue_name,
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=process_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with real_broker(), django_db_blocker.unblock():
+            result = send_to_tenant(where_am_i, "alpha", queue=queue_name)
+            try:
+                result.get(timeout=90)
+            except Exception as exc:
+                raise RuntimeError(f"worker did not answer:\n{log_path.read_text()[-4000:]}") from exc
+        yield process
+    finally:
+        _stop(process)
+        log.close()
+
+
+def wait_for_http(url: str, host: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(url, headers={"Host": host})
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")

@@ -1,0 +1,73 @@
+"""A real Celery worker process: tasks run in the schema of the tenant they were sent for."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.tasks import where_am_i
+from accounts.tenancy.models import Tenant
+from accounts.tenancy.tasks import dispatch_to_tenants
+from config.celery import WrongSchemaError, send_to_platform, send_to_tenant
+from tests.integration.conftest import real_broker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def committed(django_db_blocker):
+    """Database access outside a test transaction, so the worker sees what the test writes."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def test_task_sent_for_a_tenant_runs_in_its_schema_in_a_real_worker(celery_worker, queue_name, committed):
+    with real_broker():
+        for schema in ("alpha", "beta", "alpha"):
+            result = send_to_tenant(where_am_i, schema, queue=queue_name).get(timeout=60)
+            assert result == {"sent_for": schema, "connection": schema, "postgres": schema}
+
+
+def test_task_without_a_tenant_fails_in_the_worker(celery_worker, queue_name, committed):
+    with real_broker():
+        result = where_am_i.apply_async(
+            kwargs={"tenant_schema": None}, headers={"_schema_name": "public"}, queue=queue_name
+        )
+        with pytest.raises(WrongSchemaError, match="refused to run in the public schema"):
+            result.get(timeout=60)
+    assert result.state == "FAILURE"
+
+
+def test_task_with_mismatched_tenant_fails_in_the_worker(celery_worker, queue_name, committed):
+    with real_broker():
+        result = where_am_i.apply_async(
+            kwargs={"tenant_schema": "beta"}, headers={"_schema_name": "alpha"}, queue=queue_name
+        )
+        with pytest.raises(WrongSchemaError, match="sent for 'beta' but runs in 'alpha'"):
+            result.get(timeout=60)
+
+
+def test_dispatcher_in_the_worker_reaches_every_ready_tenant_and_no_other(
+    celery_worker, queue_name, committed
+):
+    from celery.result import AsyncResult
+
+    from config.celery import app
+
+    extra = [
+        Tenant(name="Not ready", slug="int-pending"),
+        Tenant(name="Inactive", slug="int-inactive", ready=True, is_active=False),
+    ]
+    for tenant in extra:
+        tenant.save()
+    try:
+        with real_broker():
+            sent = send_to_platform(
+                dispatch_to_tenants,
+                kwargs={"task_name": "accounts.where_am_i", "period_seconds": 1},
+                queue=queue_name,
+            ).get(timeout=60)
+            assert sorted(sent) == ["alpha", "beta"]
+            for schema, task_id in sent.items():
+                assert AsyncResult(task_id, app=app).get(timeout=60)["postgres"] == schema
+    finally:
+        Tenant.objects.filter(slug__in=[t.slug for t in extra]).delete()
