@@ -28,7 +28,7 @@ SECTIONS: tuple[NavSection, ...] = (
     NavSection(
         "admin",
         "Settings",
-        (NavItem("Users", "settings_users", "☺"), NavItem("API keys", "settings_api_keys", "⚿")),
+        (NavItem("Users", "settings_users", "☺"), NavItem("API keys", "settings_api_keys", "◇")),
     ),
 )
 

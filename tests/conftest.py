@@ -19,6 +19,9 @@ from django_tenants.utils import schema_context
 from accounts.roles import Role
 from accounts.tenancy import cache as tenant_cache
 
+# Real worker and web processes for the integration suite and browser journeys (session-scoped).
+from tests.processes import celery_worker, process_env, queue_name  # noqa: E402,F401
+
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105
 
 

@@ -8,7 +8,7 @@ from accounts.tasks import where_am_i
 from accounts.tenancy.models import Tenant
 from accounts.tenancy.tasks import dispatch_to_tenants
 from config.celery import WrongSchemaError, send_to_platform, send_to_tenant
-from tests.integration.conftest import real_broker
+from tests.processes import real_broker
 
 pytestmark = pytest.mark.integration
 

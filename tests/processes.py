@@ -19,7 +19,7 @@ from django.db import connection
 
 from config.celery import app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url() -> str:

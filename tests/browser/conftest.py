@@ -1,0 +1,77 @@
+"""Browser journeys: Debian's chromium driven by Playwright against a real web process and worker."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import running_in_ci
+from tests.processes import _stop, wait_for_http
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if running_in_ci():
+            pytest.fail(f"{message}: browser journeys must run in CI")
+        pytest.skip(message)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def web_server(process_env, celery_worker, tmp_path_factory):
+    """gunicorn serving the test database on a free loopback port; yields its base URL."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("web") / "web.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "4", "--access-logfile", "-"],
+        cwd=ROOT, env={**process_env, "TANDEM_URL_PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", host="localhost")
+        except RuntimeError as exc:
+            raise RuntimeError(log_path.read_text()[-4000:]) from exc
+        yield f"http://localhost:{port}"
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture
+def browser_page(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+            context.close()
+            browser.close()
