@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from . import api_schema  # noqa: F401 - registers the OpenAPI authentication extensions

@@ -9,6 +9,13 @@ from django.core.cache import cache
 
 
 def client_ip(request) -> str:
+    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of
+    ``TANDEM_TRUSTED_PROXY_COUNT`` trusted proxies (entries further left can be forged)."""
+    trusted = settings.TANDEM_TRUSTED_PROXY_COUNT
+    if trusted > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= trusted:
+            return hops[-trusted][:64]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

@@ -23,6 +23,7 @@ def _run_production_check(env_overrides: dict[str, str | None]) -> subprocess.Co
             "SECRET_KEY": "k" * 30 + "x" * 30,
             "ALLOWED_HOSTS": "tandem.example.com",
             "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
         }
     )
     for key, value in env_overrides.items():
@@ -42,12 +43,18 @@ def _run_production_check(env_overrides: dict[str, str | None]) -> subprocess.Co
         ({"SECRET_KEY": "short"}, "SECRET_KEY must be set"),
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must be set"),
         ({"DATABASE_URL": None}, "DATABASE_URL must point"),
+        ({"CELERY_BROKER_URL": None}, "CELERY_BROKER_URL must point"),
     ],
 )
 def test_production_settings_refuse_to_start_without_secrets(overrides, message):
     result = _run_production_check(overrides)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_production_settings_start_when_everything_is_set():
+    result = _run_production_check({})
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.django_db

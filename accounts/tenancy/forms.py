@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.forms import LoginForm
 
 from .validators import SLUG_MAX_LENGTH
 
@@ -28,7 +29,5 @@ class SignupForm(forms.Form):
     )
 
 
-class ConsoleLoginForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True})
-    )
+class ConsoleLoginForm(LoginForm):
+    """The workspace login form, throttled the same way, checked against platform admins."""

@@ -76,6 +76,12 @@ class ConsoleLoginView(LoginView):
         session_login(self.request, form.get_user())
         return HttpResponseRedirect(reverse("console_tenants"))
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
+
 
 class ConsoleLogoutView(View):
     def post(self, request):

@@ -192,6 +192,9 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
 TANDEM_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("TANDEM_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
 TANDEM_LOGIN_WINDOW_SECONDS = env_int("TANDEM_LOGIN_WINDOW_SECONDS", 15 * 60)
+# Number of reverse proxies in front of the web processes that append to X-Forwarded-For; the client
+# address used for throttling is the one the outermost trusted proxy saw. 0 means REMOTE_ADDR.
+TANDEM_TRUSTED_PROXY_COUNT = env_int("TANDEM_TRUSTED_PROXY_COUNT", 0)
 TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR = env_int("TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR", 10)
 TANDEM_INVITATION_DAYS = 7
 
@@ -271,9 +274,19 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
 TANDEM_EMBEDDED_BROKER = CELERY_BROKER_URL == "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(DATA_DIR) if TANDEM_EMBEDDED_BROKER else {}
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or (
-    f"file://{DATA_DIR / 'celery-results'}" if TANDEM_EMBEDDED_BROKER else REDIS_URL or CELERY_BROKER_URL
-)
+
+
+def _default_result_backend() -> str:
+    if TANDEM_EMBEDDED_BROKER:
+        return f"file://{DATA_DIR / 'celery-results'}"
+    if REDIS_URL:
+        return REDIS_URL
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return CELERY_BROKER_URL
+    return "rpc://"  # RabbitMQ without Redis: results travel back over the broker
+
+
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or _default_result_backend()
 if CELERY_RESULT_BACKEND.startswith("file://"):
     (DATA_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24

@@ -1,20 +1,31 @@
-"""Production settings. Refuse to start without a secret key, allowed hosts and a real database."""
+"""Production settings. Refuse to start without a secret key, allowed hosts and real servers.
+
+The checks run before the base settings are imported, so a misconfigured production process never
+starts the embedded development database or broker.
+"""
 
 from __future__ import annotations
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
-from .base import DATABASE_URL, SECRET_KEY, env, env_bool, env_int, env_list
+_REQUIRED = {
+    "SECRET_KEY": "SECRET_KEY must be set to a random value of at least 50 characters.",
+    "ALLOWED_HOSTS": "ALLOWED_HOSTS must be set, e.g. 'tandem.example.com,.tandem.example.com'.",
+    "DATABASE_URL": "DATABASE_URL must point at the production PostgreSQL.",
+    "CELERY_BROKER_URL": "CELERY_BROKER_URL must point at the production broker (Redis or RabbitMQ).",
+}
+for _name, _message in _REQUIRED.items():
+    if not os.environ.get(_name, "").strip():
+        raise ImproperlyConfigured(_message)
+if len(os.environ["SECRET_KEY"]) < 50:
+    raise ImproperlyConfigured(_REQUIRED["SECRET_KEY"])
 
-if not SECRET_KEY or len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
+from .base import *  # noqa: E402,F403
+from .base import STORAGES, env, env_bool, env_int, env_list  # noqa: E402
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
-if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set, e.g. 'tandem.example.com,.tandem.example.com'.")
-if not DATABASE_URL:
-    raise ImproperlyConfigured("DATABASE_URL must point at the production PostgreSQL.")
-
 DEBUG = False
 TANDEM_URL_SCHEME = env("TANDEM_URL_SCHEME", "https")
 
@@ -29,6 +40,6 @@ CSRF_COOKIE_SECURE = True
 
 WHITENOISE_USE_FINDERS = False
 STORAGES = {
-    **STORAGES,  # noqa: F405
+    **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

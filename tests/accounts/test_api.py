@@ -175,3 +175,20 @@ def test_healthz_reports_database_and_broker(tenant_a):
         body = client_for(host).get("/healthz").json()
         assert body["status"] == "ok"
         assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"]
+
+
+def test_openapi_schema_validates_without_warnings():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

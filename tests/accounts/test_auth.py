@@ -174,3 +174,12 @@ def test_password_reset_for_unknown_email_sends_nothing_and_looks_the_same(tenan
 def test_anonymous_user_is_sent_to_login(tenant_a):
     response = client_for("alpha").get("/settings/users/")
     assert response.status_code == 302 and response["Location"] == "/login/?next=/settings/users/"
+
+
+def test_client_address_behind_trusted_proxies(rf, settings):
+    from accounts.throttle import client_ip
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
+    assert client_ip(request) == "10.0.0.2"
+    settings.TANDEM_TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.9"  # the forged 6.6.6.6 on the left is ignored

@@ -15,8 +15,14 @@ from tests.processes import _stop, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1",
 ]
 
@@ -45,9 +51,24 @@ def web_server(process_env, celery_worker, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("web") / "web.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--access-logfile", "-"],
-        cwd=ROOT, env={**process_env, "TANDEM_URL_PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+        cwd=ROOT,
+        env={**process_env, "TANDEM_URL_PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         try:

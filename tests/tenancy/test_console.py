@@ -70,3 +70,12 @@ def test_retry_is_refused_for_a_ready_tenant(console, tenant_a):
     response = console.post(f"/console/tenants/{tenant_a.pk}/", {"action": "retry"}, follow=True)
     assert b"already set up" in response.content
     assert Tenant.objects.get(pk=tenant_a.pk).ready
+
+
+def test_console_login_is_throttled(tenant_a, settings):
+    settings.TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT = 2
+    platform_admin_create(email=ADMIN_EMAIL, password=PASSWORD)
+    for _ in range(2):
+        client_for(None).post("/console/login/", {"username": ADMIN_EMAIL, "password": "wrong"})
+    response = client_for(None).post("/console/login/", {"username": ADMIN_EMAIL, "password": PASSWORD})
+    assert response.status_code == 429
