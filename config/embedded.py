@@ -34,6 +34,46 @@ def parse_database_url(url: str) -> dict:
     }
 
 
+_hardened = False
+
+
+def _harden_pgserver() -> None:
+    """Make pgserver's list of attached processes survive processes that die mid-write.
+
+    pgserver keeps the pids attached to a server in a JSON file and stops the server when the last one
+    detaches. A process killed while rewriting that file left it empty, and every later start failed
+    on it; a process killed outright left its pid behind, so the server was never stopped. Writes are
+    made atomic, unreadable content counts as empty, and pids of processes that no longer exist are
+    dropped when the list is read.
+    """
+    global _hardened
+    if _hardened:
+        return
+    import json
+    import os
+    import tempfile
+
+    import psutil
+    from pgserver import utils
+
+    def get(self) -> list[int]:
+        try:
+            values = json.loads(self.path.read_text() or "[]")
+        except (FileNotFoundError, ValueError):
+            return []
+        return [pid for pid in values if isinstance(pid, int) and psutil.pid_exists(pid)]
+
+    def put(self, values: list[int]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".handle_pids.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(values))
+        os.replace(tmp, self.path)
+
+    utils.DiskList.get = get
+    utils.DiskList.put = put
+    _hardened = True
+
+
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or attach to) the project's own PostgreSQL and return a URL for its ``tandem`` database."""
     import warnings
@@ -43,6 +83,7 @@ def embedded_database_url(data_dir: Path) -> str:
     import pgserver
     import psycopg
 
+    _harden_pgserver()
     pgdata = data_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")

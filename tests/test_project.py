@@ -121,3 +121,21 @@ def test_dependency_direction_accounts_marketing_sales_alignment():
 def test_no_sqlite_anywhere():
     assert all("sqlite" not in db["ENGINE"] for db in settings.DATABASES.values())
     assert settings.DATABASES["default"]["ENGINE"] == "django_tenants.postgresql_backend"
+
+
+def test_embedded_server_handle_list_survives_crashed_processes(tmp_path):
+    """A process killed mid-write or killed outright must not stop the next `make run`."""
+    import os
+
+    from config.embedded import _harden_pgserver
+
+    _harden_pgserver()
+    from pgserver.utils import DiskList
+
+    handles = DiskList(tmp_path / ".handle_pids.json")
+    handles.path.write_text("")  # what a write interrupted by SIGTERM left behind
+    assert handles.get() == []
+    handles.put([os.getpid(), 2**22 + 12345])  # the second pid does not exist
+    assert handles.get() == [os.getpid()]
+    assert handles.get_and_remove(os.getpid()) == [os.getpid()]
+    assert handles.get() == []
