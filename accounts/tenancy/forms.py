@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from accounts.forms import LoginForm
 
@@ -14,7 +15,7 @@ class SignupForm(forms.Form):
     slug = forms.CharField(
         label="Workspace address",
         max_length=SLUG_MAX_LENGTH + 10,
-        help_text="Lower-case letters, digits and hyphens. This becomes your-name.tandem address.",
+        help_text="Lower-case letters, digits and hyphens.",
         widget=forms.TextInput(
             attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false"}
         ),
@@ -27,6 +28,13 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters; not a common password, not only digits.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].help_text = (
+            f"Lower-case letters, digits and hyphens. Your workspace will live at "
+            f"<name>.{settings.TANDEM_BASE_DOMAIN}."
+        )
 
 
 class ConsoleLoginForm(LoginForm):
