@@ -66,6 +66,17 @@ def real_broker():
         app.conf.task_always_eager = previous
 
 
+@contextmanager
+def running_process(args: list[str], env: dict[str, str], log_path: Path):
+    """Run ``args`` from the project root with output in ``log_path``; stop it on exit."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            _stop(process)
+
+
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -82,40 +93,29 @@ def celery_worker(process_env, queue_name, tmp_path_factory, django_db_blocker):
     from config.celery import send_to_tenant
 
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue_name,
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=process_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "-Q",
+        queue_name,
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    with running_process(args, process_env, log_path) as process:
         with real_broker(), django_db_blocker.unblock():
-            result = send_to_tenant(where_am_i, "alpha", queue=queue_name)
             try:
-                result.get(timeout=90)
+                send_to_tenant(where_am_i, "alpha", queue=queue_name).get(timeout=90)
             except Exception as exc:
                 raise RuntimeError(f"worker did not answer:\n{log_path.read_text()[-4000:]}") from exc
         yield process
-    finally:
-        _stop(process)
-        log.close()
 
 
 def wait_for_http(url: str, host: str, timeout: float = 60) -> None:

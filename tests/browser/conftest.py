@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import running_in_ci
-from tests.processes import _stop, wait_for_http
+from tests.processes import running_process, wait_for_http
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -49,36 +47,26 @@ def web_server(process_env, celery_worker, tmp_path_factory):
     """gunicorn serving the test database on a free loopback port; yields its base URL."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("web") / "web.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-        ],
-        cwd=ROOT,
-        env={**process_env, "TANDEM_URL_PORT": str(port)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
+    with running_process(args, {**process_env, "TANDEM_URL_PORT": str(port)}, log_path):
         try:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", host="localhost")
         except RuntimeError as exc:
             raise RuntimeError(log_path.read_text()[-4000:]) from exc
         yield f"http://localhost:{port}"
-    finally:
-        _stop(process)
-        log.close()
 
 
 @pytest.fixture
