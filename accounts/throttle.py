@@ -36,12 +36,7 @@ def login_blocked(*, email: str, ip: str) -> bool:
 
 
 def _bump(key: str) -> None:
-    window = settings.TANDEM_LOGIN_WINDOW_SECONDS
-    if not cache.add(key, 1, timeout=window):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
+    over_limit(key, limit=0, window_seconds=settings.TANDEM_LOGIN_WINDOW_SECONDS)
 
 
 def login_failed(*, email: str, ip: str) -> None:
@@ -55,3 +50,16 @@ def login_succeeded(*, email: str) -> None:
 
 def window_minutes() -> int:
     return max(1, settings.TANDEM_LOGIN_WINDOW_SECONDS // 60)
+
+
+def over_limit(key: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one event under ``key`` (per tenant, through the cache key function) and say whether
+    more than ``limit`` happened within the window."""
+    if cache.add(key, 1, timeout=window_seconds):
+        return limit < 1
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window_seconds)
+        count = 1
+    return count > limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views import View
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .forms import (
     ApiKeyForm,
     InvitationAcceptForm,
@@ -62,6 +63,18 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        # Reset e-mails cost money and annoy people: limit them per client address.
+        key = f"password-reset:{throttle.client_ip(self.request)}"
+        if throttle.over_limit(
+            key, limit=settings.TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR, window_seconds=3600
+        ):
+            form.add_error(None, "Too many reset requests from your address. Please try again in an hour.")
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

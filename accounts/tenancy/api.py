@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
@@ -11,7 +10,7 @@ from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.throttle import client_ip
+from accounts.throttle import client_ip, over_limit
 
 from .links import workspace_url
 from .selectors import signup_by_token
@@ -49,14 +48,11 @@ def signup_payload(request, signup) -> dict:
 
 def signup_rate_limited(request) -> bool:
     """At most TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR sign-ups per client address."""
-    key = f"signup:{client_ip(request)}"
-    if cache.add(key, 1, timeout=3600):
-        return False
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        return False
-    return count > settings.TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR
+    return over_limit(
+        f"signup:{client_ip(request)}",
+        limit=settings.TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR,
+        window_seconds=3600,
+    )
 
 
 class PublicAPIView(APIView):

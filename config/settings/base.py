@@ -196,6 +196,7 @@ TANDEM_LOGIN_WINDOW_SECONDS = env_int("TANDEM_LOGIN_WINDOW_SECONDS", 15 * 60)
 # address used for throttling is the one the outermost trusted proxy saw. 0 means REMOTE_ADDR.
 TANDEM_TRUSTED_PROXY_COUNT = env_int("TANDEM_TRUSTED_PROXY_COUNT", 0)
 TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR = env_int("TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR", 10)
+TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env_int("TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", 5)
 TANDEM_INVITATION_DAYS = 7
 
 # --- Security headers (production tightens the rest) -----------------------------------------------

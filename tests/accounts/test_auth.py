@@ -183,3 +183,13 @@ def test_client_address_behind_trusted_proxies(rf, settings):
     assert client_ip(request) == "10.0.0.2"
     settings.TANDEM_TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "203.0.113.9"  # the forged 6.6.6.6 on the left is ignored
+
+
+def test_password_reset_requests_are_limited_per_address(tenant_a, settings):
+    settings.TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = 2
+    email = member("alpha", "leadership").email
+    for _ in range(2):
+        assert client_for("alpha").post("/password/reset/", {"email": email}).status_code == 302
+    blocked = client_for("alpha").post("/password/reset/", {"email": email})
+    assert blocked.status_code == 429
+    assert len(mail.outbox) == 2

@@ -196,3 +196,23 @@ def test_rolled_back_search_path_is_set_again(tenant_a, tenant_b):
 
 def test_host_matching_ignores_case_and_trailing_dot(tenant_a):
     assert Client(HTTP_HOST=host_of("alpha").upper()).get("/login/").status_code == 200
+
+
+def test_content_types_are_the_same_in_every_tenant_schema(tenant_a, tenant_b):
+    """contenttypes lives in every schema (decision in docs/architecture.md). The per-process
+    ContentType cache is shared across schemas, so ids must agree between tenants, and a schema
+    switch must clear it (django-tenants #232, #348, #482)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    def mapping(schema: str) -> dict[tuple[str, str], int]:
+        with schema_context(schema):
+            return {(ct.app_label, ct.model): ct.pk for ct in ContentType.objects.all()}
+
+    alpha, beta = mapping("alpha"), mapping("beta")
+    assert ("accounts", "user") in alpha
+    assert alpha == beta
+    with schema_context("alpha"):
+        ContentType.objects.get_for_model(User)
+        assert ContentType.objects._cache
+    with schema_context("beta"):
+        assert not ContentType.objects._cache.get(connection.alias)
