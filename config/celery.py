@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from celery import Task
+from celery.schedules import crontab
 from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 
@@ -22,6 +23,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["accounts", "accounts.tenancy", "marketing", "sales", "alignment"])
 
 PUBLIC = "public"
+DAY = 24 * 60 * 60
 
 
 class WrongSchemaError(RuntimeError):
@@ -90,6 +92,13 @@ def _schedule() -> dict[str, dict[str, Any]]:
             "schedule": period,
             "kwargs": {"task_name": "accounts.housekeeping", "period_seconds": period},
             "options": {"expires": period, "headers": {"_schema_name": PUBLIC}},
+        },
+        # Scores decay with time: every contact is rescored once a day.
+        "marketing-nightly-rescore": {
+            "task": "tenancy.dispatch_to_tenants",
+            "schedule": crontab(hour=2, minute=15),
+            "kwargs": {"task_name": "marketing.rescore_all", "period_seconds": DAY},
+            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
         },
     }
 

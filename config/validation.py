@@ -1,0 +1,48 @@
+"""Validation shared by every service: bad input becomes a ValidationError naming the field, never a
+database error (PostgreSQL refuses NUL characters in text, for instance, with a 500 otherwise)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+NUL_MESSAGE = "This field cannot contain NUL characters."
+
+
+def check_text(instance: models.Model) -> dict[str, list[str]]:
+    """NUL characters anywhere in the instance's text (arrays of text included)."""
+    errors: dict[str, list[str]] = {}
+    for field in instance._meta.concrete_fields:
+        value = getattr(instance, field.attname, None)
+        values = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in values):
+            errors[field.name] = [NUL_MESSAGE]
+    return errors
+
+
+def full_clean(instance: models.Model, *, exclude: Iterable[str] | None = None) -> None:
+    """``Model.full_clean`` preceded by the NUL check, with one combined error.
+
+    Check constraints are left to the services, which test them first with messages that name the
+    field ("The end date cannot be before the start date."); the database constraints stay the backstop.
+    """
+    errors = check_text(instance)
+    try:
+        instance.full_clean(exclude=list(exclude or []) + list(errors), validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def strip_text(data: dict) -> dict:
+    """Trim surrounding whitespace of every string value."""
+    return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+
+
+def unknown_fields(data: dict, allowed: Iterable[str]) -> dict[str, list[str]]:
+    allowed = set(allowed)
+    return {key: ["Unknown field."] for key in data if key not in allowed}

@@ -1,1 +1,0 @@
-"""Marketing models (tenant schema). Filled in by the marketing workspace issue."""

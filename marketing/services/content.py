@@ -1,0 +1,90 @@
+"""The content library: assets sales uses as collateral."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from config.validation import full_clean, unknown_fields
+
+from ..models import Campaign, ContentAsset
+
+CONTENT_FIELDS = ("title", "kind", "funnel_stage", "description", "url", "file", "campaigns", "tags")
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+USAGE_COUNTERS = {"view": "view_count", "download": "download_count", "share": "share_count"}
+
+
+def _apply(asset: ContentAsset, data: dict) -> tuple[dict, list[Campaign] | None]:
+    errors = unknown_fields(data, CONTENT_FIELDS)
+    campaigns = None
+    for key, value in data.items():
+        if key in errors:
+            continue
+        if key == "tags":
+            tags = [t.strip() for t in value.split(",")] if isinstance(value, str) else value
+            if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+                errors["tags"] = ["Give a list of tags."]
+            else:
+                asset.tags = sorted({t.strip().lower() for t in tags if t.strip()})
+        elif key == "campaigns":
+            try:
+                wanted = {int(c.pk if isinstance(c, Campaign) else c) for c in value}
+            except (TypeError, ValueError):
+                wanted = None
+            campaigns = list(Campaign.objects.filter(pk__in=wanted)) if wanted is not None else []
+            if wanted is None or len(campaigns) != len(wanted):
+                errors["campaigns"] = ["Give a list of existing campaign ids."]
+        elif key == "file":
+            if value is not None and getattr(value, "size", 0) > MAX_UPLOAD_BYTES:
+                errors["file"] = [f"Files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."]
+            else:
+                asset.file = value or ""
+        else:
+            setattr(asset, key, value.strip() if isinstance(value, str) else value)
+    try:
+        full_clean(asset, exclude=list(errors))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if not asset.url and not asset.file and "url" not in errors and "file" not in errors:
+        errors["url"] = ["Give a URL or upload a file."]
+    return errors, campaigns
+
+
+@transaction.atomic
+def content_create(*, data: dict, actor=None) -> ContentAsset:
+    asset = ContentAsset(created_by=actor)
+    errors, campaigns = _apply(asset, data)
+    if errors:
+        raise ValidationError(errors)
+    asset.save()
+    if campaigns is not None:
+        asset.campaigns.set(campaigns)
+    return asset
+
+
+@transaction.atomic
+def content_update(*, asset: ContentAsset, data: dict) -> ContentAsset:
+    errors, campaigns = _apply(asset, data)
+    if errors:
+        raise ValidationError(errors)
+    asset.save()
+    if campaigns is not None:
+        asset.campaigns.set(campaigns)
+    return asset
+
+
+@transaction.atomic
+def content_delete(*, asset: ContentAsset) -> None:
+    if asset.file:
+        asset.file.delete(save=False)
+    asset.delete()
+
+
+def content_record_use(*, asset: ContentAsset, use: str) -> None:
+    """Count a view, download or share atomically (no read-modify-write)."""
+    if use not in USAGE_COUNTERS:
+        raise ValidationError({"use": [f"Choose one of {', '.join(USAGE_COUNTERS)}."]})
+    field = USAGE_COUNTERS[use]
+    ContentAsset.objects.filter(pk=asset.pk).update(**{field: F(field) + 1})

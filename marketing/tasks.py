@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from config.celery import tenant_task
+
+# A whole-tenant rescore never runs twice at once: a transaction-level advisory lock.
+_RESCORE_LOCK = 0x7E4A1001
+
+
+@tenant_task(name="marketing.rescore_contacts", acks_late=True)
+def rescore_contacts(*, tenant_schema: str, contact_ids: list[int]) -> int:
+    """Scores of the contacts whose touchpoints just arrived (idempotent)."""
+    from .services.scoring import scores_recompute
+
+    return scores_recompute(contact_ids=contact_ids)
+
+
+@tenant_task(name="marketing.rescore_all", acks_late=True)
+def rescore_all(*, tenant_schema: str) -> int | None:
+    """Nightly: every contact's score decays with time, so all are recomputed. Skipped if running."""
+    from .services.scoring import scores_recompute
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RESCORE_LOCK])
+        if not cursor.fetchone()[0]:
+            return None
+        return scores_recompute()
