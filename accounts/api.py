@@ -45,7 +45,7 @@ class UserListView(TenantListAPIView):
     scope_area = Area.ADMIN
     serializer_class = UserOut
     allowed_params = ("search", "role")
-    cursor_ordering = "id"
+    default_ordering = ("id",)
 
     def get_queryset(self):
         params = self.request.query_params

@@ -31,16 +31,32 @@ class _ScopedMixin:
     scope_area: str = ""
     # Query parameters a GET may carry besides paging; anything else is a 400 naming it.
     allowed_params: tuple[str, ...] = ()
+    # ?ordering=<key> for lists: key -> unique-enough ORM ordering for the cursor ("-id" last).
+    ordering_fields: dict[str, tuple[str, ...]] = {}
+    default_ordering: tuple[str, ...] = ("-id",)
     permission_classes = [permissions.IsAuthenticated, AreaScopePermission]
+
+    @property
+    def cursor_ordering(self) -> tuple[str, ...]:
+        key = self.request.query_params.get("ordering")
+        if key is None:
+            return self.default_ordering
+        if key not in self.ordering_fields:
+            from rest_framework.exceptions import ValidationError
+
+            choices = ", ".join(sorted(self.ordering_fields))
+            raise ValidationError({"ordering": [f"Order by one of: {choices}."]})
+        return self.ordering_fields[key]
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "GET":
-            unknown = sorted(set(request.query_params) - PAGING_PARAMS - set(self.allowed_params))
+            allowed_params = set(self.allowed_params) | ({"ordering"} if self.ordering_fields else set())
+            unknown = sorted(set(request.query_params) - PAGING_PARAMS - allowed_params)
             if unknown:
                 from rest_framework.exceptions import ValidationError
 
-                allowed = ", ".join(sorted(PAGING_PARAMS | set(self.allowed_params)))
+                allowed = ", ".join(sorted(PAGING_PARAMS | allowed_params))
                 raise ValidationError(
                     {name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown}
                 )
@@ -68,3 +84,7 @@ class TenantListCreateAPIView(_ScopedMixin, generics.ListCreateAPIView):
 
 class TenantRetrieveAPIView(_ScopedMixin, generics.RetrieveAPIView):
     pass
+
+
+class TenantRetrieveUpdateDestroyAPIView(_ScopedMixin, generics.RetrieveUpdateDestroyAPIView):
+    http_method_names = ["get", "patch", "delete", "head", "options"]

@@ -43,3 +43,26 @@ class PortalView(View):
         return self.area == ANY or required_scope(self.area, write=True) in scopes_for_roles(
             self.request.user.roles
         )
+
+
+class ListPage:
+    """Search, an allow-listed sort and pagination for a portal list.
+
+    ``sorts`` maps the ``?sort=`` keys to ORM orderings; an unknown key falls back to the default, so a
+    hand-edited URL can never order by an arbitrary column.
+    """
+
+    def __init__(
+        self, request, queryset, *, sorts: dict[str, tuple[str, ...]], default: str, per_page: int = 25
+    ):
+        from django.core.paginator import Paginator
+
+        key = request.GET.get("sort", default)
+        self.sort = key if key in sorts else default
+        self.search = request.GET.get("q", "").strip()[:200]
+        self.page = Paginator(queryset.order_by(*sorts[self.sort]), per_page).get_page(
+            request.GET.get("page")
+        )
+
+    def context(self) -> dict:
+        return {"page": self.page, "sort": self.sort, "search": self.search}

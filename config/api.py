@@ -70,3 +70,24 @@ class CursorPagination(pagination.CursorPagination):
         """A view may name its own unique ordering with ``cursor_ordering``."""
         ordering = getattr(view, "cursor_ordering", None) or self.ordering
         return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+
+def query_int(request, name: str) -> int | None:
+    """An integer query parameter, or a 400 naming it."""
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0 or number > 2**62:
+        raise exceptions.ValidationError({name: ["Give a whole number."]})
+    return number
+
+
+def query_choice(request, name: str, choices) -> str:
+    value = request.query_params.get(name, "")
+    if value and value not in choices:
+        raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
+    return value

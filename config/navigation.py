@@ -22,7 +22,18 @@ class NavSection:
 
 
 SECTIONS: tuple[NavSection, ...] = (
-    NavSection("marketing", "Marketing", (NavItem("Overview", "marketing:home", "◎"),)),
+    NavSection(
+        "marketing",
+        "Marketing",
+        (
+            NavItem("Overview", "marketing:home", "◎"),
+            NavItem("Campaigns", "marketing:campaign_list", "✦"),
+            NavItem("Contacts", "marketing:contact_list", "☺"),
+            NavItem("Content", "marketing:content_list", "▤"),
+            NavItem("Segments", "marketing:segment_list", "◔"),
+            NavItem("Forms", "marketing:form_list", "✎"),
+        ),
+    ),
     NavSection("sales", "Sales", (NavItem("Overview", "sales:home", "◆"),)),
     NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),
     NavSection(
@@ -31,6 +42,9 @@ SECTIONS: tuple[NavSection, ...] = (
         (NavItem("Users", "settings_users", "☺"), NavItem("API keys", "settings_api_keys", "◇")),
     ),
 )
+
+
+OVERVIEWS = ("/marketing/", "/sales/", "/alignment/")
 
 
 def navigation_for(areas: list[str], path: str) -> list[dict]:
@@ -42,7 +56,7 @@ def navigation_for(areas: list[str], path: str) -> list[dict]:
         items = []
         for item in section.items:
             url = reverse(item.url_name)
-            active = path == url if url == "/" else path.startswith(url)
+            active = path == url if url in ("/", *OVERVIEWS) else path.startswith(url)
             items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
         result.append({"area": section.area, "label": section.label, "items": items})
     return result

@@ -8,8 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import views
 
 urlpatterns = [
+    path("f/", include("marketing.public_urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("marketing/", include("marketing.urls")),

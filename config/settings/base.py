@@ -254,7 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.TandemAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -269,6 +269,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name per choice set, so clients get stable enum types.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "marketing.models.campaigns.CampaignStatus",
+        "ChannelEnum": "marketing.models.campaigns.Channel",
+        "SendKindEnum": "marketing.models.campaigns.SendKind",
+        "ContentKindEnum": "marketing.models.content.ContentKind",
+        "TouchpointKindEnum": "marketing.models.touchpoints.TouchpointKind",
+        "LifecycleStageEnum": "marketing.models.contacts.LifecycleStage",
+        "SegmentKindEnum": "marketing.models.segments.Segment.Kind",
+        "ScoringRuleKindEnum": "marketing.models.scoring.ScoringRule.Kind",
+        "BatchItemStatusEnum": [("created", "created"), ("duplicate", "duplicate"), ("error", "error")],
+        "PrincipalKindEnum": [("user", "user"), ("api_key", "api_key")],
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------------
@@ -317,4 +330,4 @@ LOGGING = {
 
 GET_EXECUTOR_FUNCTION = "accounts.tenancy.migration.get_executor"
 # Demo data of each app, applied in this order by `manage.py seed_demo` (used by `make run`).
-TANDEM_DEMO_SEEDERS = ["accounts.demo.seed"]
+TANDEM_DEMO_SEEDERS = ["accounts.demo.seed", "marketing.demo.seed"]

@@ -1,0 +1,472 @@
+"""Flat input and output serializers of the marketing API. Rules live in the services; inputs check
+types only, so every error still comes back in the one error shape, named by field."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import (
+    Campaign,
+    CampaignSend,
+    Company,
+    Contact,
+    ContentAsset,
+    CostLine,
+    MqlRule,
+    ScoringRule,
+    Segment,
+    StageTransition,
+    Touchpoint,
+)
+from .models import contacts as c
+from .models.campaigns import CampaignStatus, Channel, Objective, SendKind
+from .models.content import ContentKind, FunnelStage
+from .models.touchpoints import TouchpointKind
+
+
+def _choice(choices, **kwargs):
+    return serializers.ChoiceField(choices=choices, **kwargs)
+
+
+def _text(max_length: int, **kwargs):
+    return serializers.CharField(max_length=max_length, allow_blank=True, required=False, **kwargs)
+
+
+# --- Companies and contacts -----------------------------------------------------------------------
+
+
+class CompanyOut(serializers.ModelSerializer):
+    contact_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "industry",
+            "size_band",
+            "country",
+            "region",
+            "annual_revenue_band",
+            "is_customer",
+            "contact_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CompanyIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    domain = _text(253)
+    industry = _text(100)
+    size_band = _choice(c.SizeBand.choices, required=False, allow_blank=True)
+    country = _text(100)
+    region = _text(100)
+    annual_revenue_band = _choice(c.RevenueBand.choices, required=False, allow_blank=True)
+
+
+CONTACT_OUT_FIELDS = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "job_title",
+    "seniority",
+    "company",
+    "company_name",
+    "country",
+    "region",
+    "consent_marketing",
+    "consent_at",
+    "unsubscribed",
+    "unsubscribed_at",
+    "age_band",
+    "gender",
+    "marital_status",
+    "income_band",
+    "education",
+    "occupation",
+    "interests",
+    "lifecycle_stage",
+    "lifecycle_changed_at",
+    "mql_at",
+    "fit_score",
+    "engagement_score",
+    "score",
+    "score_updated_at",
+    "first_touch_source",
+    "first_touch_medium",
+    "first_touch_campaign",
+    "first_touch_referrer",
+    "first_touch_at",
+    "last_touch_source",
+    "last_touch_medium",
+    "last_touch_campaign",
+    "last_touch_referrer",
+    "last_touch_at",
+    "owner",
+    "source",
+    "created_at",
+    "updated_at",
+]
+
+
+class ContactOut(serializers.ModelSerializer):
+    company_name = serializers.CharField(source="company.name", read_only=True, default=None)
+
+    class Meta:
+        model = Contact
+        fields = CONTACT_OUT_FIELDS
+        read_only_fields = fields
+
+
+class ContactIn(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = _text(100)
+    last_name = _text(100)
+    phone = _text(40)
+    job_title = _text(150)
+    seniority = _choice(c.Seniority.choices, required=False, allow_blank=True)
+    company = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    country = _text(100)
+    region = _text(100)
+    consent_marketing = serializers.BooleanField(required=False)
+    unsubscribed = serializers.BooleanField(required=False)
+    age_band = _choice(c.AgeBand.choices, required=False, allow_blank=True)
+    gender = _choice(c.Gender.choices, required=False, allow_blank=True)
+    marital_status = _choice(c.MaritalStatus.choices, required=False, allow_blank=True)
+    income_band = _choice(c.IncomeBand.choices, required=False, allow_blank=True)
+    education = _choice(c.Education.choices, required=False, allow_blank=True)
+    occupation = _text(100)
+    interests = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=50
+    )
+    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class StageChangeIn(serializers.Serializer):
+    to_stage = _choice(c.LifecycleStage.choices)
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class TransitionOut(serializers.ModelSerializer):
+    class Meta:
+        model = StageTransition
+        fields = [
+            "id",
+            "contact",
+            "from_stage",
+            "to_stage",
+            "at",
+            "by_user",
+            "by_rule",
+            "rule_version",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
+# --- Campaigns ------------------------------------------------------------------------------------
+
+
+class CampaignOut(serializers.ModelSerializer):
+    spend = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    target_segments = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "objective",
+            "status",
+            "start_date",
+            "end_date",
+            "owner",
+            "utm_campaign",
+            "budget",
+            "spend",
+            "description",
+            "target_segments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CampaignIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    channel = _choice(Channel.choices)
+    objective = _choice(Objective.choices, required=False)
+    status = _choice(CampaignStatus.choices, required=False)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(required=False, allow_null=True)
+    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    utm_campaign = _text(100)
+    budget = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
+    description = _text(10_000)
+    target_segments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100
+    )
+
+
+class CostLineOut(serializers.ModelSerializer):
+    class Meta:
+        model = CostLine
+        fields = ["id", "campaign", "date", "amount", "note", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class CostLineIn(serializers.Serializer):
+    date = serializers.DateField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    note = _text(200)
+
+
+class SendOut(serializers.ModelSerializer):
+    touch_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = CampaignSend
+        fields = ["id", "campaign", "name", "kind", "sent_at", "audience_size", "touch_count", "created_at"]
+        read_only_fields = fields
+
+
+class SendIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = _choice(SendKind.choices, required=False)
+    sent_at = serializers.DateTimeField()
+    audience_size = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2_000_000_000
+    )
+
+
+# --- Content, touchpoints, segments, scoring ------------------------------------------------------
+
+
+class ContentOut(serializers.ModelSerializer):
+    campaigns = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ContentAsset
+        fields = [
+            "id",
+            "title",
+            "kind",
+            "funnel_stage",
+            "description",
+            "url",
+            "file_url",
+            "campaigns",
+            "tags",
+            "view_count",
+            "download_count",
+            "share_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_file_url(self, asset: ContentAsset) -> str | None:
+        from django.urls import reverse
+
+        return reverse("api-content-file", args=[asset.pk]) if asset.file else None
+
+
+class ContentIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    kind = _choice(ContentKind.choices)
+    funnel_stage = _choice(FunnelStage.choices)
+    description = _text(10_000)
+    url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+    campaigns = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
+
+
+class TouchpointOut(serializers.ModelSerializer):
+    class Meta:
+        model = Touchpoint
+        fields = [
+            "id",
+            "kind",
+            "contact",
+            "anonymous_id",
+            "campaign",
+            "content",
+            "send",
+            "channel",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "referrer",
+            "url",
+            "occurred_at",
+            "external_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TouchpointIn(serializers.Serializer):
+    kind = _choice(TouchpointKind.choices)
+    contact_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    anonymous_id = _text(100)
+    campaign_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    content_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    send_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    channel = _choice(Channel.choices, required=False, allow_blank=True)
+    utm_source = _text(200)
+    utm_medium = _text(200)
+    utm_campaign = _text(200)
+    utm_term = _text(200)
+    utm_content = _text(200)
+    referrer = _text(2000)
+    url = _text(2000)
+    occurred_at = serializers.DateTimeField(required=False)
+    external_id = _text(100)
+
+
+class TouchpointBatchIn(serializers.Serializer):
+    items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+
+class TouchpointBatchResult(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    id = serializers.IntegerField(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class TouchpointBatchOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = TouchpointBatchResult(many=True)
+
+
+class SegmentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "definition",
+            "last_count",
+            "last_counted_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SegmentIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = _text(10_000)
+    kind = _choice(Segment.Kind.choices, required=False)
+    definition = serializers.JSONField(required=False)
+
+
+class SegmentCountIn(serializers.Serializer):
+    definition = serializers.JSONField()
+
+
+class SegmentCountOut(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class MembersIn(serializers.Serializer):
+    contact_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000
+    )
+
+
+class ScoringRuleOut(serializers.ModelSerializer):
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "condition",
+            "touch_kind",
+            "points",
+            "window_days",
+            "half_life_days",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoringRuleIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = _choice(ScoringRule.Kind.choices)
+    condition = serializers.JSONField(required=False)
+    touch_kind = _choice(TouchpointKind.choices, required=False, allow_blank=True)
+    points = serializers.IntegerField(min_value=-1000, max_value=1000)
+    window_days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
+    half_life_days = serializers.IntegerField(required=False, min_value=0, max_value=3650)
+    is_active = serializers.BooleanField(required=False)
+
+
+class MqlRuleOut(serializers.ModelSerializer):
+    class Meta:
+        model = MqlRule
+        fields = ["id", "version", "score_threshold", "criteria", "note", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class MqlRuleIn(serializers.Serializer):
+    score_threshold = serializers.IntegerField(min_value=0, max_value=10_000)
+    criteria = serializers.JSONField(required=False)
+    note = _text(200)
+
+
+class LeadFormOut(serializers.ModelSerializer):
+    class Meta:
+        from .models import LeadForm
+
+        model = LeadForm
+        fields = [
+            "id",
+            "name",
+            "key",
+            "campaign",
+            "fields",
+            "thank_you_text",
+            "redirect_url",
+            "is_active",
+            "submission_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class LeadFormIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    fields = serializers.JSONField(required=False)
+    thank_you_text = _text(5000)
+    redirect_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SubmissionOut(serializers.ModelSerializer):
+    class Meta:
+        from .models import FormSubmission
+
+        model = FormSubmission
+        fields = ["id", "form", "contact", "touchpoint", "data", "referrer", "created_at"]
+        read_only_fields = fields

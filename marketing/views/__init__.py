@@ -1,0 +1,52 @@
+"""Marketing portal pages."""
+
+from .campaigns import (
+    CampaignCostView,
+    CampaignCreateView,
+    CampaignDeleteView,
+    CampaignDetailView,
+    CampaignEditView,
+    CampaignListView,
+    CampaignSendView,
+)
+from .contacts import (
+    CompanyListView,
+    ContactCreateView,
+    ContactDetailView,
+    ContactEditView,
+    ContactListView,
+    ContactStageView,
+)
+from .content import ContentCreateView, ContentEditView, ContentFileView, ContentListView
+from .dashboard import HomeView
+from .leadforms import LeadFormDetailView, LeadFormEditView, LeadFormListView
+from .segments import SegmentCountView, SegmentCreateView, SegmentDetailView, SegmentEditView, SegmentListView
+
+__all__ = [
+    "CampaignCostView",
+    "CampaignCreateView",
+    "CampaignDeleteView",
+    "CampaignDetailView",
+    "CampaignEditView",
+    "CampaignListView",
+    "CampaignSendView",
+    "CompanyListView",
+    "ContactCreateView",
+    "ContactDetailView",
+    "ContactEditView",
+    "ContactListView",
+    "ContactStageView",
+    "ContentCreateView",
+    "ContentEditView",
+    "ContentFileView",
+    "ContentListView",
+    "HomeView",
+    "LeadFormDetailView",
+    "LeadFormEditView",
+    "LeadFormListView",
+    "SegmentCountView",
+    "SegmentCreateView",
+    "SegmentDetailView",
+    "SegmentEditView",
+    "SegmentListView",
+]

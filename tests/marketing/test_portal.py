@@ -1,0 +1,166 @@
+"""Marketing portal pages: isolation, roles and query budgets that do not grow with rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from marketing.models import Campaign, Contact, CostLine, Segment
+from tests.conftest import login
+from tests.marketing.test_api import seed
+
+pytestmark = pytest.mark.django_db
+
+LIST_PAGES = [
+    "/marketing/",
+    "/marketing/campaigns/",
+    "/marketing/campaigns/{campaign}/",
+    "/marketing/contacts/",
+    "/marketing/contacts/{contact}/",
+    "/marketing/companies/",
+    "/marketing/content/",
+    "/marketing/segments/",
+    "/marketing/segments/{segment}/",
+    "/marketing/forms/",
+    "/marketing/forms/{form}/",
+]
+DETAIL_PAGES = [
+    "/marketing/campaigns/{campaign}/",
+    "/marketing/campaigns/{campaign}/edit/",
+    "/marketing/contacts/{contact}/",
+    "/marketing/contacts/{contact}/edit/",
+    "/marketing/segments/{segment}/",
+    "/marketing/segments/{segment}/edit/",
+    "/marketing/forms/{form}/",
+    "/marketing/forms/{form}/edit/",
+]
+
+
+def _queries(client, path) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    connection.set_schema_to_public()
+    assert response.status_code == 200, response.content[:500]
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("path", LIST_PAGES)
+def test_page_query_budget_is_equal_at_5_and_50_rows(tenant_a, path):
+    client = login("alpha", "marketing")
+    ids = seed("alpha", 5, "few")
+    few = _queries(client, path.format(**ids))
+    ids = seed("alpha", 45, "many")
+    many = _queries(client, path.format(**ids))
+    assert few == many, f"{path}: {few} queries with 5 rows, {many} with 50"
+
+
+@pytest.mark.parametrize("path", LIST_PAGES)
+def test_pages_are_isolated_between_tenants(tenant_a, tenant_b, path):
+    alpha_ids = seed("alpha", 2, "alphacanary")
+    beta_ids = seed("beta", 2, "betacanary")
+    beta = login("beta", "marketing")
+    own = beta.get(path.format(**beta_ids))
+    assert own.status_code == 200 and b"alphacanary" not in own.content
+    connection.set_schema_to_public()
+    foreign = beta.get(path.format(**alpha_ids))
+    assert b"alphacanary" not in foreign.content
+
+
+@pytest.mark.parametrize("path", DETAIL_PAGES)
+def test_foreign_ids_are_404(tenant_a, tenant_b, path):
+    alpha_ids = seed("alpha", 1, "alphaonly")
+    missing = {key: value + 10_000 for key, value in alpha_ids.items()}
+    beta = login("beta", "admin")
+    assert beta.get(path.format(**missing)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "read", "write"),
+    [("marketing", 200, 302), ("admin", 200, 302), ("sales", 200, 403), ("leadership", 200, 403)],
+)
+def test_sales_and_leadership_read_but_cannot_change(tenant_a, role, read, write):
+    ids = seed("alpha", 1, "roles")
+    client = login("alpha", role)
+    for path in [p.format(**ids) for p in LIST_PAGES]:
+        assert client.get(path).status_code == read, path
+    connection.set_schema_to_public()
+    create = client.post(
+        "/marketing/campaigns/new/",
+        {
+            "name": "By " + role,
+            "channel": "email",
+            "objective": "awareness",
+            "status": "planned",
+            "start_date": "2026-04-01",
+            "budget": "100",
+        },
+    )
+    assert create.status_code == write
+    connection.set_schema_to_public()
+    cost = client.post(
+        f"/marketing/campaigns/{ids['campaign']}/costs/", {"date": "2026-04-02", "amount": "5"}
+    )
+    assert cost.status_code == write
+    with schema_context("alpha"):
+        assert Campaign.objects.filter(name="By " + role).exists() == (write == 302)
+        assert CostLine.objects.filter(date="2026-04-02").exists() == (write == 302)
+    if write == 403:
+        connection.set_schema_to_public()
+        assert client.get("/marketing/campaigns/new/").status_code == 403
+
+
+def test_campaign_form_errors_name_the_field_and_store_nothing(tenant_a):
+    client = login("alpha", "marketing")
+    response = client.post(
+        "/marketing/campaigns/new/",
+        {
+            "name": "Bad",
+            "channel": "email",
+            "objective": "awareness",
+            "status": "planned",
+            "start_date": "2026-05-10",
+            "end_date": "2026-05-01",
+            "budget": "-3",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "end_date" in errors and "budget" in errors
+    with schema_context("alpha"):
+        assert not Campaign.objects.exists()
+
+
+def test_contact_stage_change_from_the_portal(tenant_a):
+    ids = seed("alpha", 1, "stage")
+    client = login("alpha", "marketing")
+    response = client.post(
+        f"/marketing/contacts/{ids['contact']}/stage/", {"to_stage": "mql", "reason": "call"}
+    )
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        contact = Contact.objects.get(pk=ids["contact"])
+        assert contact.lifecycle_stage == "mql"
+        assert contact.transitions.filter(to_stage="mql", reason="call").count() == 1
+
+
+def test_segment_builder_saves_and_counts(tenant_a):
+    seed("alpha", 3, "builder")
+    client = login("alpha", "marketing")
+    definition = (
+        '{"match": "all", "conditions": [{"field": "first_name", "op": "starts_with", "value": "builder"}]}'
+    )
+    count = client.post("/marketing/segments/count/", {"definition": definition})
+    assert count.content.decode().strip() == "3 contacts"
+    bad = client.post(
+        "/marketing/segments/count/", {"definition": '{"match": "all", "conditions": [{"field": "x"}]}'}
+    )
+    assert b"conditions.0.field" in bad.content
+    connection.set_schema_to_public()
+    saved = client.post(
+        "/marketing/segments/new/", {"name": "Builders", "kind": "rule", "definition": definition}
+    )
+    assert saved.status_code == 302
+    with schema_context("alpha"):
+        assert Segment.objects.get(name="Builders").last_count == 3
