@@ -100,6 +100,12 @@ def _schedule() -> dict[str, dict[str, Any]]:
             "kwargs": {"task_name": "marketing.rescore_all", "period_seconds": DAY},
             "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
         },
+        "marketing-segment-sizes": {
+            "task": "tenancy.dispatch_to_tenants",
+            "schedule": crontab(hour=3, minute=0),
+            "kwargs": {"task_name": "marketing.record_segment_sizes", "period_seconds": DAY},
+            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
+        },
     }
 
 

@@ -410,6 +410,8 @@ def _touchpoints(rng, contacts, campaigns, assets, now) -> None:
         for n in range(rng.randint(3, 18)):
             campaign = home if n == 0 or rng.random() < 0.45 else rng.choice(campaigns)
             at = first_moment + dt.timedelta(days=rng.uniform(0, 200) if n else 0)
+            opened = dt.datetime.combine(campaign.start_date, dt.time(8, 0), tzinfo=dt.UTC)
+            at = max(at, opened + dt.timedelta(hours=rng.uniform(0, 72)))
             if at > now:
                 continue
             kind = rng.choice(TOUCH_KINDS[campaign.channel])

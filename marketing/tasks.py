@@ -26,3 +26,11 @@ def rescore_all(*, tenant_schema: str) -> int | None:
         if not cursor.fetchone()[0]:
             return None
         return scores_recompute()
+
+
+@tenant_task(name="marketing.record_segment_sizes", acks_late=True)
+def record_segment_sizes(*, tenant_schema: str) -> int:
+    """Nightly: every segment's size for the day (upserted, so a rerun changes nothing)."""
+    from .services.segments import segments_record_sizes
+
+    return segments_record_sizes()

@@ -9,18 +9,42 @@ from .common import MarketingPage, chart_config
 CHANNEL_LABELS = dict(Channel.choices) | {"unattributed": "Unattributed"}
 
 
+TOP_CHANNELS = 6
+
+
+def weekly_chart(weekly: dict) -> dict | None:
+    """Leads stacked by channel (the six biggest, the rest as "Other"), MQLs as one line on top."""
+    weeks = weekly["weeks"]
+    if not weeks:
+        return None
+    leads: dict[str, dict] = {}
+    mqls = dict.fromkeys(weeks, 0)
+    for (stage, channel), points in weekly["series"].items():
+        if stage == "mql":
+            for week, n in points.items():
+                mqls[week] += n
+        else:
+            leads[channel] = points
+    ranked = sorted(leads, key=lambda ch: -sum(leads[ch].values()))
+    shown, rest = ranked[:TOP_CHANNELS], ranked[TOP_CHANNELS:]
+    datasets = [
+        {"label": CHANNEL_LABELS.get(ch, ch), "data": [leads[ch].get(w, 0) for w in weeks], "stack": "leads"}
+        for ch in shown
+    ]
+    if rest:
+        datasets.append(
+            {
+                "label": "Other channels",
+                "stack": "leads",
+                "data": [sum(leads[ch].get(w, 0) for ch in rest) for w in weeks],
+            }
+        )
+    datasets.append({"label": "MQLs (all channels)", "type": "line", "data": [mqls[w] for w in weeks]})
+    return chart_config("bar", [w.strftime("%d %b") for w in weeks], datasets, stacked=True)
+
+
 class HomeView(MarketingPage):
     def get(self, request):
-        weekly = reports.leads_and_mqls_by_channel_week(weeks=12)
-        labels = [week.strftime("%d %b") for week in weekly["weeks"]]
-        datasets = [
-            {
-                "label": f"{'MQLs' if stage == 'mql' else 'Leads'} · {CHANNEL_LABELS.get(channel, channel)}",
-                "data": [points.get(week, 0) for week in weekly["weeks"]],
-                "stack": stage,
-            }
-            for (stage, channel), points in sorted(weekly["series"].items())
-        ]
         campaigns = list(reports.campaign_performance().order_by("-spend", "-id")[:10])
         for campaign in campaigns:
             campaign.cost_per_lead = reports.cost_per_lead(campaign.spend, campaign.leads)
@@ -29,7 +53,7 @@ class HomeView(MarketingPage):
             )
         context = {
             "totals": reports.month_totals(),
-            "weekly_chart": chart_config("bar", labels, datasets, stacked=True) if datasets else None,
+            "weekly_chart": weekly_chart(reports.leads_and_mqls_by_channel_week(weeks=12)),
             "campaigns": campaigns,
             "top_content": list(reports.top_content()),
             "can_write": self.can_write(),
