@@ -1,0 +1,71 @@
+"""Uploaded content is stored per tenant and served only to that tenant's users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from marketing.models import ContentAsset
+from tests.conftest import api_client, api_key_for, client_for, login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+def _upload(slug: str, role: str = "marketing") -> ContentAsset:
+    client = login(slug, role)
+    upload = SimpleUploadedFile(
+        "battlecard.pdf", b"%PDF-1.4 secret of " + slug.encode(), content_type="application/pdf"
+    )
+    response = client.post(
+        "/marketing/content/new/",
+        {"title": f"{slug} battlecard", "kind": "battlecard", "funnel_stage": "decision", "file": upload},
+    )
+    assert response.status_code == 302, response.content[:500]
+    connection.set_schema_to_public()
+    with schema_context(slug):
+        return ContentAsset.objects.get(title=f"{slug} battlecard")
+
+
+def test_files_live_under_the_tenant_folder_and_are_served_to_its_users_only(tenant_a, tenant_b, media):
+    asset = _upload("alpha")
+    stored = list(Path(media).rglob("battlecard*.pdf"))
+    assert len(stored) == 1 and stored[0].relative_to(media).parts[0] == "alpha"
+    reader = login("alpha", "sales")
+    response = reader.get(f"/marketing/content/{asset.pk}/file/")
+    assert response.status_code == 200
+    assert b"secret of alpha" in b"".join(response.streaming_content)
+    assert response["Cache-Control"] == "private, no-store"
+    connection.set_schema_to_public()
+    # beta's users, beta's keys and anonymous visitors never get alpha's file
+    assert login("beta", "admin").get(f"/marketing/content/{asset.pk}/file/").status_code == 404
+    connection.set_schema_to_public()
+    beta_key = api_key_for("beta", ["marketing:read"])
+    assert api_client("beta", beta_key).get(f"/api/v1/content/{asset.pk}/file/").status_code == 404
+    assert client_for("alpha").get(f"/marketing/content/{asset.pk}/file/").status_code == 302
+    assert client_for("alpha").get(f"/media/alpha/{stored[0].name}").status_code == 404
+    with schema_context("alpha"):
+        assert ContentAsset.objects.get(pk=asset.pk).download_count == 1
+
+
+def test_api_key_download_counts_and_needs_the_scope(tenant_a, media):
+    asset = _upload("alpha")
+    assert (
+        api_client("alpha", api_key_for("alpha", ["sales:read"]))
+        .get(f"/api/v1/content/{asset.pk}/file/")
+        .status_code
+        == 403
+    )
+    response = api_client("alpha", api_key_for("alpha", ["marketing:read"])).get(
+        f"/api/v1/content/{asset.pk}/file/"
+    )
+    assert response.status_code == 200
