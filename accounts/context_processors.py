@@ -3,7 +3,7 @@ from __future__ import annotations
 from config.navigation import navigation_for
 
 from .models import User
-from .roles import nav_sections_for
+from .roles import nav_sections_for, scopes_for_roles
 
 
 def portal(request) -> dict:
@@ -14,5 +14,7 @@ def portal(request) -> dict:
         return {"workspace": tenant}
     return {
         "workspace": tenant,
-        "nav_sections": navigation_for(nav_sections_for(user.roles), request.path),
+        "nav_sections": navigation_for(
+            nav_sections_for(user.roles), request.path, scopes_for_roles(user.roles)
+        ),
     }

@@ -100,11 +100,13 @@ def filesystem_broker_options(data_dir: Path) -> dict:
     """Kombu's filesystem transport: every process exchanges messages through one folder."""
     queue = data_dir / "broker" / "queue"
     processed = data_dir / "broker" / "processed"
-    queue.mkdir(parents=True, exist_ok=True)
-    processed.mkdir(parents=True, exist_ok=True)
+    control = data_dir / "broker" / "control"  # broadcast (worker control) exchanges; default is ./control
+    for folder in (queue, processed, control):
+        folder.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue),
         "data_folder_out": str(queue),
         "processed_folder": str(processed),
+        "control_folder": str(control),
         "store_processed": False,
     }

@@ -12,6 +12,7 @@ class NavItem:
     label: str
     url_name: str
     icon: str
+    write: bool = False  # shown only to roles that may change the area
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Content", "marketing:content_list", "▤"),
             NavItem("Segments", "marketing:segment_list", "◔"),
             NavItem("Forms", "marketing:form_list", "✎"),
+            NavItem("Import", "marketing:import_list", "⇪", write=True),
         ),
     ),
     NavSection("sales", "Sales", (NavItem("Overview", "sales:home", "◆"),)),
@@ -47,7 +49,7 @@ SECTIONS: tuple[NavSection, ...] = (
 OVERVIEWS = ("/marketing/", "/sales/", "/alignment/")
 
 
-def navigation_for(areas: list[str], path: str) -> list[dict]:
+def navigation_for(areas: list[str], path: str, scopes: frozenset[str] = frozenset()) -> list[dict]:
     """The sections a user sees, with URLs resolved and the current page marked."""
     result = []
     for section in SECTIONS:
@@ -55,6 +57,8 @@ def navigation_for(areas: list[str], path: str) -> list[dict]:
             continue
         items = []
         for item in section.items:
+            if item.write and f"{section.area}:write" not in scopes:
+                continue
             url = reverse(item.url_name)
             active = path == url if url in ("/", *OVERVIEWS) else path.startswith(url)
             items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})

@@ -612,3 +612,65 @@ class LeadFormSubmissionsView(MarketingList):
 
         form = get_object_or_404(LeadForm, pk=self.kwargs["pk"])
         return FormSubmission.objects.filter(form=form)
+
+
+# --- CSV imports ----------------------------------------------------------------------------------
+
+
+class ImportListView(MarketingListCreate):
+    """Upload a CSV (multipart); it is processed by a worker. Poll the job for progress and errors."""
+
+    serializer_class = s.ImportJobOut
+    input_serializer = s.ImportJobIn
+    parser_classes = [parsers.MultiPartParser]
+
+    def get_queryset(self):
+        from .models import ImportJob
+
+        return ImportJob.objects.all()
+
+    def create_object(self, data, request):
+        from .imports.runner import import_job_create
+
+        mapping = data.get("mapping")
+        if mapping is not None and not (
+            isinstance(mapping, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+        ):
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"mapping": ["Give an object of column name to field."]})
+        return import_job_create(
+            kind=data["kind"],
+            uploaded_file=data["file"],
+            mapping=mapping,
+            dry_run=data["dry_run"],
+            all_or_nothing=data["all_or_nothing"],
+            actor=_actor(request),
+        )
+
+
+class ImportDetailView(TenantAPIView):
+    scope_area = Area.MARKETING
+
+    @extend_schema(responses=s.ImportJobOut, summary="An import job's progress, counts and errors")
+    def get(self, request, pk: int):
+        from .models import ImportJob
+
+        return Response(s.ImportJobOut(get_object_or_404(ImportJob, pk=pk)).data)
+
+
+class ImportErrorsView(TenantAPIView):
+    scope_area = Area.MARKETING
+
+    @extend_schema(responses={(200, "text/csv"): str}, summary="The import's error report as CSV")
+    def get(self, request, pk: int):
+        from django.http import HttpResponse
+
+        from .imports.runner import errors_csv
+        from .models import ImportJob
+
+        job = get_object_or_404(ImportJob, pk=pk)
+        response = HttpResponse(errors_csv(job), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        return response

@@ -39,4 +39,7 @@ urlpatterns = [
     path("forms/", api.LeadFormListView.as_view(), name="api-form-list"),
     path("forms/<int:pk>/", api.LeadFormDetailView.as_view(), name="api-form-detail"),
     path("forms/<int:pk>/submissions/", api.LeadFormSubmissionsView.as_view(), name="api-form-submissions"),
+    path("imports/", api.ImportListView.as_view(), name="api-import-list"),
+    path("imports/<int:pk>/", api.ImportDetailView.as_view(), name="api-import-detail"),
+    path("imports/<int:pk>/errors/", api.ImportErrorsView.as_view(), name="api-import-errors"),
 ]

@@ -470,3 +470,40 @@ class SubmissionOut(serializers.ModelSerializer):
         model = FormSubmission
         fields = ["id", "form", "contact", "touchpoint", "data", "referrer", "created_at"]
         read_only_fields = fields
+
+
+class ImportJobOut(serializers.ModelSerializer):
+    class Meta:
+        from .models import ImportJob
+
+        model = ImportJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "original_name",
+            "mapping",
+            "dry_run",
+            "all_or_nothing",
+            "total_rows",
+            "processed_rows",
+            "created_rows",
+            "updated_rows",
+            "error_rows",
+            "errors",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportJobIn(serializers.Serializer):
+    from .models import ImportJob as _Job
+
+    kind = _choice(_Job.Kind.choices)
+    file = serializers.FileField()
+    mapping = serializers.JSONField(required=False, help_text="{column name: field}; recognised when omitted")
+    dry_run = serializers.BooleanField(required=False, default=False)
+    all_or_nothing = serializers.BooleanField(required=False, default=False)

@@ -34,3 +34,7 @@ def record_segment_sizes(*, tenant_schema: str) -> int:
     from .services.segments import segments_record_sizes
 
     return segments_record_sizes()
+
+
+# CSV imports run in their own module; importing it registers the task with the worker.
+from .imports import tasks as _import_tasks  # noqa: E402,F401

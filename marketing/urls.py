@@ -34,4 +34,8 @@ urlpatterns = [
     path("forms/new/", views.LeadFormEditView.as_view(), name="form_create"),
     path("forms/<int:pk>/", views.LeadFormDetailView.as_view(), name="form_detail"),
     path("forms/<int:pk>/edit/", views.LeadFormEditView.as_view(), name="form_edit"),
+    path("imports/", views.ImportListView.as_view(), name="import_list"),
+    path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
+    path("imports/<int:pk>/errors.csv", views.ImportErrorsView.as_view(), name="import_errors"),
+    path("export/<slug:what>.csv", views.ExportView.as_view(), name="export"),
 ]

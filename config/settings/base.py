@@ -279,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "LifecycleStageEnum": "marketing.models.contacts.LifecycleStage",
         "SegmentKindEnum": "marketing.models.segments.Segment.Kind",
         "ScoringRuleKindEnum": "marketing.models.scoring.ScoringRule.Kind",
+        "ImportKindEnum": "marketing.models.imports.ImportJob.Kind",
+        "ImportStatusEnum": "marketing.models.imports.ImportJob.Status",
         "BatchItemStatusEnum": [("created", "created"), ("duplicate", "duplicate"), ("error", "error")],
         "PrincipalKindEnum": [("user", "user"), ("api_key", "api_key")],
     },

@@ -19,6 +19,7 @@ from .contacts import (
 )
 from .content import ContentCreateView, ContentEditView, ContentFileView, ContentListView
 from .dashboard import HomeView
+from .imports import ExportView, ImportDetailView, ImportErrorsView, ImportListView
 from .leadforms import LeadFormDetailView, LeadFormEditView, LeadFormListView
 from .segments import SegmentCountView, SegmentCreateView, SegmentDetailView, SegmentEditView, SegmentListView
 
@@ -40,7 +41,11 @@ __all__ = [
     "ContentEditView",
     "ContentFileView",
     "ContentListView",
+    "ExportView",
     "HomeView",
+    "ImportDetailView",
+    "ImportErrorsView",
+    "ImportListView",
     "LeadFormDetailView",
     "LeadFormEditView",
     "LeadFormListView",

@@ -82,3 +82,28 @@ def test_marketer_journey(clean_alpha_marketing, web_server, browser_page, tmp_p
     expect(page.locator("[data-testid=segment-count]")).to_have_text("3 contacts", timeout=10_000)
     page.click("#segment-form > .form-actions button[type=submit]")
     expect(page.locator("[data-testid=segment-size]")).to_have_text("3")
+
+    # import contacts with one bad row, and see the error report
+    csv_path = tmp_path / "journey.csv"
+    csv_path.write_text(
+        "Email,First Name,Last Name,Country/Region\n"
+        "ada@journey-import.example,Ada,Lovelace,United Kingdom\n"
+        "not-an-email,Bad,Row,France\n"
+        "grace@journey-import.example,Grace,Hopper,United States\n",
+        encoding="utf-8",
+    )
+    page.goto(alpha_url(web_server, "/marketing/imports/"))
+    page.select_option("#id_kind", "contacts")
+    page.set_input_files("#id_file", str(csv_path))
+    page.click("[data-testid=import-form] button[type=submit]")
+    expect(page.locator("[data-testid=import-status]")).to_have_text("Done", timeout=60_000)
+    expect(page.locator("[data-testid=import-created]")).to_have_text("2")
+    expect(page.locator("[data-testid=import-errors]")).to_have_text("1")
+    error_table = page.locator("[data-testid=import-error-table]")
+    expect(error_table).to_contain_text("Email")
+    expect(error_table.locator("tbody tr").first.locator("td").first).to_have_text("3")
+    with page.expect_download() as download:
+        page.click("[data-testid=error-report]")
+    report = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert report[0].lower().startswith("row,")
+    assert any(line.startswith("3,Email,") for line in report[1:]), report
