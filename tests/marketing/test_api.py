@@ -289,3 +289,33 @@ def test_unknown_filters_and_orderings_are_400(tenant_a):
     assert "lifecycle_stage" in client.get("/api/v1/contacts/?lifecycle_stage=boss").json()["error"]["fields"]
     assert "company" in client.get("/api/v1/contacts/?company=abc").json()["error"]["fields"]
     assert client.get("/api/v1/contacts/?ordering=-score").status_code == 200
+
+
+CREATABLE = {
+    "/api/v1/companies/": {"name": "Role Co"},
+    "/api/v1/contacts/": {"email": "role@x.example"},
+    "/api/v1/campaigns/": {"name": "Role", "channel": "email", "start_date": "2026-01-01"},
+    "/api/v1/content/": {
+        "title": "Role",
+        "kind": "blog_post",
+        "funnel_stage": "awareness",
+        "url": "https://x.example",
+    },
+    "/api/v1/touchpoints/": {"kind": "page_visit", "anonymous_id": "role"},
+    "/api/v1/segments/": {"name": "Role segment"},
+    "/api/v1/scoring-rules/": {"name": "Role", "kind": "engagement", "touch_kind": "page_visit", "points": 1},
+    "/api/v1/forms/": {"name": "Role form"},
+}
+
+
+@pytest.mark.parametrize("role", ["sales", "leadership", "marketing"])
+def test_every_list_reads_for_all_roles_and_writes_for_marketing_only(tenant_a, role):
+    ids = seed("alpha", 1, "roles")
+    client = login("alpha", role)
+    for path in LISTS:
+        assert client.get(path.format(**ids)).status_code == 200, path
+        connection.set_schema_to_public()
+    for path, payload in CREATABLE.items():
+        response = client.post(path, payload, content_type="application/json")
+        assert response.status_code == (201 if role == "marketing" else 403), (path, response.content[:300])
+        connection.set_schema_to_public()

@@ -95,3 +95,56 @@ def test_cost_lines_and_sends(alpha):
         send_add(campaign=campaign, data={"name": "Bad", "sent_at": "yesterday", "audience_size": -3})
     assert {"sent_at", "audience_size"} <= set(info.value.message_dict)
     assert CampaignSend.objects.count() == 1
+
+
+def test_content_and_segment_services_refuse_bad_input(alpha):
+    from marketing.models import ContentAsset, Segment
+    from marketing.services.content import content_create
+    from marketing.services.segments import segment_create
+
+    bad_content = [
+        ({"title": "t", "kind": "scroll", "funnel_stage": "awareness", "url": "https://x.example"}, "kind"),
+        ({"title": "t", "kind": "blog_post", "funnel_stage": "awareness"}, "url"),
+        ({"title": "t", "kind": "blog_post", "funnel_stage": "awareness", "url": "not a url"}, "url"),
+        (
+            {"title": "t\x00", "kind": "blog_post", "funnel_stage": "awareness", "url": "https://x.example"},
+            "title",
+        ),
+        (
+            {
+                "title": "t",
+                "kind": "blog_post",
+                "funnel_stage": "awareness",
+                "url": "https://x.example",
+                "campaigns": [424242],
+            },
+            "campaigns",
+        ),
+    ]
+    for data, field in bad_content:
+        with pytest.raises(ValidationError) as info:
+            content_create(data=data)
+        assert field in info.value.message_dict, data
+    bad_segments = [
+        (
+            {"name": "s", "definition": {"match": "all", "conditions": [{"field": "shoe", "op": "eq"}]}},
+            "definition",
+        ),
+        (
+            {
+                "name": "s",
+                "definition": {
+                    "match": "all",
+                    "conditions": [{"field": "country", "op": "gt", "value": "x"}],
+                },
+            },
+            "definition",
+        ),
+        ({"name": "", "definition": {"match": "all", "conditions": []}}, "name"),
+        ({"name": "s", "kind": "magic"}, "kind"),
+    ]
+    for data, field in bad_segments:
+        with pytest.raises(ValidationError) as info:
+            segment_create(data=data)
+        assert field in info.value.message_dict, data
+    assert ContentAsset.objects.count() == 0 and Segment.objects.count() == 0
