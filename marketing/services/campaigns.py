@@ -130,29 +130,27 @@ def _apply_campaign(campaign: Campaign, data: dict) -> tuple[dict, list[Segment]
     return errors, segments
 
 
+def _save_campaign(campaign: Campaign, data: dict) -> Campaign:
+    errors, segments = _apply_campaign(campaign, data)
+    if errors:
+        raise ValidationError(errors)
+    campaign.save()
+    if segments is not None:
+        campaign.target_segments.set(segments)
+    return campaign
+
+
 @transaction.atomic
 def campaign_create(*, data: dict, actor=None) -> Campaign:
     campaign = Campaign()
     if actor is not None and "owner" not in data:
         campaign.owner = actor
-    errors, segments = _apply_campaign(campaign, data)
-    if errors:
-        raise ValidationError(errors)
-    campaign.save()
-    if segments is not None:
-        campaign.target_segments.set(segments)
-    return campaign
+    return _save_campaign(campaign, data)
 
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, data: dict, actor=None) -> Campaign:
-    errors, segments = _apply_campaign(campaign, data)
-    if errors:
-        raise ValidationError(errors)
-    campaign.save()
-    if segments is not None:
-        campaign.target_segments.set(segments)
-    return campaign
+    return _save_campaign(campaign, data)
 
 
 @transaction.atomic

@@ -52,9 +52,7 @@ def _apply(asset: ContentAsset, data: dict) -> tuple[dict, list[Campaign] | None
     return errors, campaigns
 
 
-@transaction.atomic
-def content_create(*, data: dict, actor=None) -> ContentAsset:
-    asset = ContentAsset(created_by=actor)
+def _save_asset(asset: ContentAsset, data: dict) -> ContentAsset:
     errors, campaigns = _apply(asset, data)
     if errors:
         raise ValidationError(errors)
@@ -62,17 +60,16 @@ def content_create(*, data: dict, actor=None) -> ContentAsset:
     if campaigns is not None:
         asset.campaigns.set(campaigns)
     return asset
+
+
+@transaction.atomic
+def content_create(*, data: dict, actor=None) -> ContentAsset:
+    return _save_asset(ContentAsset(created_by=actor), data)
 
 
 @transaction.atomic
 def content_update(*, asset: ContentAsset, data: dict) -> ContentAsset:
-    errors, campaigns = _apply(asset, data)
-    if errors:
-        raise ValidationError(errors)
-    asset.save()
-    if campaigns is not None:
-        asset.campaigns.set(campaigns)
-    return asset
+    return _save_asset(asset, data)
 
 
 @transaction.atomic

@@ -146,55 +146,57 @@ class CampaignDetailView(MarketingPage):
         )
 
 
-class CampaignCostView(MarketingWritePage):
-    """Add (POST) or delete (POST with delete=<id>) a cost line."""
+class _CampaignLineView(MarketingWritePage):
+    """Add (POST) or delete (POST with delete=<id>) a line of a campaign: a cost line or a send."""
+
+    model: type
+    form_class: type
+    form_key: str
+    added: str
+    deleted: str
+
+    def add(self, campaign: Campaign, data: dict, request) -> None:
+        raise NotImplementedError
+
+    def remove(self, line) -> None:
+        raise NotImplementedError
 
     def post(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         if "delete" in request.POST:
-            line = get_object_or_404(CostLine, pk=request.POST.get("delete"), campaign=campaign)
-            services.cost_line_delete(line=line)
-            messages.info(request, "Cost line deleted.")
+            self.remove(get_object_or_404(self.model, pk=request.POST.get("delete"), campaign=campaign))
+            messages.info(request, self.deleted)
             return redirect("marketing:campaign_detail", pk=pk)
-        form = CostLineForm(request.POST)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                services.cost_line_add(campaign=campaign, data=form.service_data(), actor=actor(request))
+                self.add(campaign, form.service_data(), request)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "Cost line added.")
+                messages.success(request, self.added)
                 return redirect("marketing:campaign_detail", pk=pk)
-        return render(
-            request,
-            "marketing/campaign_detail.html",
-            _detail_context(request, campaign, cost_form=form, can_write=True),
-            status=400,
-        )
+        context = _detail_context(request, campaign, can_write=True, **{self.form_key: form})
+        return render(request, "marketing/campaign_detail.html", context, status=400)
 
 
-class CampaignSendView(MarketingWritePage):
-    """Add (POST) or delete (POST with delete=<id>) a send."""
+class CampaignCostView(_CampaignLineView):
+    model, form_class, form_key = CostLine, CostLineForm, "cost_form"
+    added, deleted = "Cost line added.", "Cost line deleted."
 
-    def post(self, request, pk: int):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        if "delete" in request.POST:
-            send = get_object_or_404(CampaignSend, pk=request.POST.get("delete"), campaign=campaign)
-            services.send_delete(send=send)
-            messages.info(request, "Send deleted.")
-            return redirect("marketing:campaign_detail", pk=pk)
-        form = SendForm(request.POST)
-        if form.is_valid():
-            try:
-                services.send_add(campaign=campaign, data=form.service_data())
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, "Send recorded.")
-                return redirect("marketing:campaign_detail", pk=pk)
-        return render(
-            request,
-            "marketing/campaign_detail.html",
-            _detail_context(request, campaign, send_form=form, can_write=True),
-            status=400,
-        )
+    def add(self, campaign, data, request):
+        services.cost_line_add(campaign=campaign, data=data, actor=actor(request))
+
+    def remove(self, line):
+        services.cost_line_delete(line=line)
+
+
+class CampaignSendView(_CampaignLineView):
+    model, form_class, form_key = CampaignSend, SendForm, "send_form"
+    added, deleted = "Send recorded.", "Send deleted."
+
+    def add(self, campaign, data, request):
+        services.send_add(campaign=campaign, data=data)
+
+    def remove(self, line):
+        services.send_delete(send=line)
