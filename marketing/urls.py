@@ -30,6 +30,7 @@ urlpatterns = [
     path("segments/count/", views.SegmentCountView.as_view(), name="segment_count"),
     path("segments/<int:pk>/", views.SegmentDetailView.as_view(), name="segment_detail"),
     path("segments/<int:pk>/edit/", views.SegmentEditView.as_view(), name="segment_edit"),
+    path("segments/<int:pk>/members/", views.SegmentMembersView.as_view(), name="segment_members"),
     path("forms/", views.LeadFormListView.as_view(), name="form_list"),
     path("forms/new/", views.LeadFormEditView.as_view(), name="form_create"),
     path("forms/<int:pk>/", views.LeadFormDetailView.as_view(), name="form_detail"),

@@ -126,3 +126,15 @@ def segments_record_sizes() -> int:
     for segment in segments:
         segment_refresh_count(segment=segment)
     return len(segments)
+
+
+def segment_add_members_by_email(*, segment: Segment, emails) -> tuple[int, list[str]]:
+    """Add the contacts with these emails to a static list; returns (added, emails not found)."""
+    wanted = sorted({e.strip().lower() for e in emails if isinstance(e, str) and e.strip()})
+    if not wanted:
+        raise ValidationError({"emails": ["Give at least one email address."]})
+    if len(wanted) > MAX_STATIC_ADD:
+        raise ValidationError({"emails": [f"At most {MAX_STATIC_ADD} addresses at a time."]})
+    found = dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))
+    added = segment_add_members(segment=segment, contact_ids=found.values()) if found else 0
+    return added, [email for email in wanted if email not in found]

@@ -21,7 +21,14 @@ from .content import ContentCreateView, ContentEditView, ContentFileView, Conten
 from .dashboard import HomeView
 from .imports import ExportView, ImportDetailView, ImportErrorsView, ImportListView
 from .leadforms import LeadFormDetailView, LeadFormEditView, LeadFormListView
-from .segments import SegmentCountView, SegmentCreateView, SegmentDetailView, SegmentEditView, SegmentListView
+from .segments import (
+    SegmentCountView,
+    SegmentCreateView,
+    SegmentDetailView,
+    SegmentEditView,
+    SegmentListView,
+    SegmentMembersView,
+)
 
 __all__ = [
     "CampaignCostView",
@@ -54,4 +61,5 @@ __all__ = [
     "SegmentDetailView",
     "SegmentEditView",
     "SegmentListView",
+    "SegmentMembersView",
 ]

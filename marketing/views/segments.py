@@ -144,6 +144,40 @@ class SegmentDetailView(MarketingPage):
         return render(request, "marketing/segment_detail.html", context)
 
 
+def _emails_from_upload(upload) -> list[str]:
+    """The email column of an uploaded CSV (any export Tandem's importer reads)."""
+    from ..imports import columns
+    from ..imports.reader import read_csv
+
+    csv_file = read_csv(upload.read(5 * 1024 * 1024 + 1)[: 5 * 1024 * 1024])
+    mapping = columns.suggest_mapping("contacts", csv_file.header)
+    column = next((col for col, field in mapping.items() if field == "email"), None)
+    if column is None:
+        raise ValidationError({"file": ["The file has no email column."]})
+    index = csv_file.header.index(column)
+    return [row.cells[index] for row in csv_file.rows() if hasattr(row, "cells") and len(row.cells) > index]
+
+
+class SegmentMembersView(MarketingWritePage):
+    """Fill a static list by hand (pasted emails) or from a CSV file's email column."""
+
+    def post(self, request, pk: int):
+        segment = get_object_or_404(Segment, pk=pk, kind=Segment.Kind.STATIC)
+        emails = request.POST.get("emails", "").replace(",", "\n").replace(";", "\n").splitlines()
+        try:
+            if request.FILES.get("file"):
+                emails += _emails_from_upload(request.FILES["file"])
+            added, unknown = services.segment_add_members_by_email(segment=segment, emails=emails)
+        except ValidationError as exc:
+            messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        else:
+            text = f"{added} contact{'s' if added != 1 else ''} added to the list."
+            if unknown:
+                text += f" Not found: {', '.join(unknown[:10])}{'…' if len(unknown) > 10 else ''}."
+            messages.success(request, text)
+        return redirect("marketing:segment_detail", pk=pk)
+
+
 class SegmentCountView(MarketingWritePage):
     """The builder's live count: the definition in, a fragment with the count (or the error) out."""
 

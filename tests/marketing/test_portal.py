@@ -180,3 +180,38 @@ def test_segment_builder_saves_and_counts(tenant_a):
     assert saved.status_code == 302
     with schema_context("alpha"):
         assert Segment.objects.get(name="Builders").last_count == 3
+
+
+def test_static_list_is_filled_by_hand_and_from_a_csv(tenant_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from marketing.services.segments import segment_create
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        for name in ("ann", "bob", "cat"):
+            factories.contact(email=f"{name}@list.example")
+        segment = segment_create(data={"name": "Dinner guests", "kind": "static"})
+    client = login("alpha", "marketing")
+    by_hand = client.post(
+        f"/marketing/segments/{segment.pk}/members/",
+        {"emails": "ANN@list.example, nobody@x.example"},
+        follow=True,
+    )
+    assert b"1 contact added" in by_hand.content and b"nobody@x.example" in by_hand.content
+    connection.set_schema_to_public()
+    upload = SimpleUploadedFile(
+        "guests.csv", b"First Name,Email\nBob,bob@list.example\nCat,cat@list.example\n"
+    )
+    from_file = client.post(f"/marketing/segments/{segment.pk}/members/", {"file": upload}, follow=True)
+    assert b"2 contacts added" in from_file.content
+    with schema_context("alpha"):
+        segment.refresh_from_db()
+        assert segment.last_count == 3
+    connection.set_schema_to_public()
+    assert (
+        login("alpha", "sales")
+        .post(f"/marketing/segments/{segment.pk}/members/", {"emails": "ann@list.example"})
+        .status_code
+        == 403
+    )
