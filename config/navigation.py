@@ -33,6 +33,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Content", "marketing:content_list", "▤"),
             NavItem("Segments", "marketing:segment_list", "◔"),
             NavItem("Forms", "marketing:form_list", "✎"),
+            NavItem("Scoring", "marketing:scoring", "★"),
             NavItem("Import", "marketing:import_list", "⇪", write=True),
         ),
     ),

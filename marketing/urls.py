@@ -35,6 +35,7 @@ urlpatterns = [
     path("forms/new/", views.LeadFormEditView.as_view(), name="form_create"),
     path("forms/<int:pk>/", views.LeadFormDetailView.as_view(), name="form_detail"),
     path("forms/<int:pk>/edit/", views.LeadFormEditView.as_view(), name="form_edit"),
+    path("scoring/", views.ScoringView.as_view(), name="scoring"),
     path("imports/", views.ImportListView.as_view(), name="import_list"),
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
     path("imports/<int:pk>/errors.csv", views.ImportErrorsView.as_view(), name="import_errors"),

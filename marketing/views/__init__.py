@@ -21,6 +21,7 @@ from .content import ContentCreateView, ContentEditView, ContentFileView, Conten
 from .dashboard import HomeView
 from .imports import ExportView, ImportDetailView, ImportErrorsView, ImportListView
 from .leadforms import LeadFormDetailView, LeadFormEditView, LeadFormListView
+from .scoring import ScoringView
 from .segments import (
     SegmentCountView,
     SegmentCreateView,
@@ -56,6 +57,7 @@ __all__ = [
     "LeadFormDetailView",
     "LeadFormEditView",
     "LeadFormListView",
+    "ScoringView",
     "SegmentCountView",
     "SegmentCreateView",
     "SegmentDetailView",

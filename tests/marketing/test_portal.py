@@ -215,3 +215,42 @@ def test_static_list_is_filled_by_hand_and_from_a_csv(tenant_a):
         .status_code
         == 403
     )
+
+
+def test_scoring_page_adds_rules_and_versions_the_mql_rule(tenant_a):
+    from marketing.models import MqlRule, ScoringRule
+
+    client = login("alpha", "marketing")
+    assert client.get("/marketing/scoring/").status_code == 200
+    connection.set_schema_to_public()
+    fit = client.post(
+        "/marketing/scoring/",
+        {
+            "action": "fit",
+            "name": "Directors",
+            "field": "seniority",
+            "op": "in",
+            "value": "director, vp",
+            "points": "20",
+        },
+    )
+    assert fit.status_code == 302
+    connection.set_schema_to_public()
+    bad = client.post(
+        "/marketing/scoring/",
+        {"action": "fit", "name": "Bad", "field": "country", "op": "gt", "value": "x", "points": "5"},
+    )
+    assert bad.status_code == 400 and "condition.op" in str(bad.context["fit_form"].errors)
+    connection.set_schema_to_public()
+    mql = client.post("/marketing/scoring/", {"action": "mql", "score_threshold": "75", "note": "stricter"})
+    assert mql.status_code == 302
+    with schema_context("alpha"):
+        assert ScoringRule.objects.get(name="Directors").condition["value"] == ["director", "vp"]
+        assert MqlRule.objects.order_by("-version").first().score_threshold == 75
+    connection.set_schema_to_public()
+    assert (
+        login("alpha", "sales")
+        .post("/marketing/scoring/", {"action": "mql", "score_threshold": "1"})
+        .status_code
+        == 403
+    )
