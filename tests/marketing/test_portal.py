@@ -26,6 +26,7 @@ LIST_PAGES = [
     "/marketing/forms/",
     "/marketing/forms/{form}/",
     "/marketing/imports/",
+    "/marketing/scoring/",
     "/marketing/export/contacts.csv",
     "/marketing/export/campaigns.csv",
 ]
