@@ -10,6 +10,8 @@ CHANNEL_LABELS = dict(Channel.choices) | {"unattributed": "Unattributed"}
 
 
 TOP_CHANNELS = 6
+PALETTE = ["#4f46e5", "#0d9488", "#f59e0b", "#e11d48", "#8b5cf6", "#0ea5e9"]
+OTHER_COLOUR, MQL_COLOUR = "#94a3b8", "#111827"
 
 
 def weekly_chart(weekly: dict) -> dict | None:
