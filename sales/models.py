@@ -1,1 +1,0 @@
-"""Sales models (tenant schema). Filled in by the sales workspace issue."""
