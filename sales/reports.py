@@ -95,3 +95,96 @@ def my_activities(user, *, limit: int = 200):
         )
         .order_by("bucket", "due_at", "id")[:limit]
     )
+
+
+def period_end(period: str, start: dt.date) -> dt.date:
+    months = 3 if period == "quarter" else 1
+    month = start.month - 1 + months
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def quota_attainment(quotas) -> list[dict]:
+    """Each quota with its actual (won revenue or won deals of the rep, or of the team's members) and
+    attainment; one aggregate query per quota, never a loop over deals."""
+    from django.db.models import Count, Q, Sum
+
+    from .models import Deal
+
+    rows = []
+    for quota in quotas:
+        end = period_end(quota.period, quota.period_start)
+        owners = Q(owner=quota.owner_id) if quota.owner_id else Q(owner__sales_teams=quota.team_id)
+        won = Deal.objects.filter(
+            owners, status=Deal.Status.WON, closed_at__date__gte=quota.period_start, closed_at__date__lt=end
+        ).aggregate(revenue=Sum("amount"), deals=Count("id"))
+        actual = (won["revenue"] or Decimal("0")) if quota.metric == "revenue_won" else Decimal(won["deals"])
+        rows.append(
+            {
+                "quota": quota,
+                "actual": actual,
+                "end": end,
+                "attainment": (actual / quota.target).quantize(Decimal("0.0001")) if quota.target else None,
+            }
+        )
+    return rows
+
+
+def weighted_pipeline_by_month(*, pipeline_id: int | None = None) -> list[dict]:
+    """Open deals by expected close month: count, total, and amount x probability (override or stage)."""
+    from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+    from django.db.models.functions import Coalesce, TruncMonth
+
+    from .models import Deal
+
+    qs = Deal.objects.filter(status=Deal.Status.OPEN)
+    if pipeline_id is not None:
+        qs = qs.filter(pipeline_id=pipeline_id)
+    weight = Coalesce("probability_override", "stage__probability")
+    weighted = ExpressionWrapper(
+        F("amount") * weight / 100, output_field=DecimalField(max_digits=16, decimal_places=2)
+    )
+    return list(
+        qs.annotate(month=TruncMonth("expected_close_date"))
+        .values("month")
+        .annotate(deals=Count("id"), weighted=Sum(weighted), total=Sum("amount"))
+        .order_by("month")
+    )
+
+
+def forecast_by_category(*, start: dt.date, end: dt.date) -> dict[str, Decimal]:
+    """Open deals expected to close in [start, end) by forecast category, plus what is already won."""
+    from django.db.models import Q, Sum
+
+    from .models import Deal
+
+    sums = Deal.objects.aggregate(
+        won=Sum("amount", filter=Q(status="won", closed_at__date__gte=start, closed_at__date__lt=end)),
+        commit=Sum(
+            "amount",
+            filter=Q(
+                status="open",
+                forecast_category="commit",
+                expected_close_date__gte=start,
+                expected_close_date__lt=end,
+            ),
+        ),
+        best_case=Sum(
+            "amount",
+            filter=Q(
+                status="open",
+                forecast_category="best_case",
+                expected_close_date__gte=start,
+                expected_close_date__lt=end,
+            ),
+        ),
+        pipeline=Sum(
+            "amount",
+            filter=Q(
+                status="open",
+                forecast_category="pipeline",
+                expected_close_date__gte=start,
+                expected_close_date__lt=end,
+            ),
+        ),
+    )
+    return {key: value or Decimal("0") for key, value in sums.items()}
