@@ -88,3 +88,50 @@ class TenantRetrieveAPIView(_ScopedMixin, generics.RetrieveAPIView):
 
 class TenantRetrieveUpdateDestroyAPIView(_ScopedMixin, generics.RetrieveUpdateDestroyAPIView):
     http_method_names = ["get", "patch", "delete", "head", "options"]
+
+
+class TenantServiceListCreateAPIView(TenantListCreateAPIView):
+    """A cursor-paginated list whose create goes through one service (``create_object``)."""
+
+    input_serializer: type | None = None
+
+    def create_object(self, data: dict, request):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        from rest_framework import status
+        from rest_framework.response import Response
+
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        obj = self.create_object(dict(data.validated_data), request)
+        fresh = self.get_queryset().filter(pk=obj.pk).first() or obj
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class TenantServiceDetailAPIView(TenantRetrieveUpdateDestroyAPIView):
+    """Read, change (PATCH) and delete one object, each through a service."""
+
+    input_serializer: type | None = None
+
+    def update_object(self, obj, data: dict, request):
+        raise NotImplementedError
+
+    def delete_object(self, obj, request) -> None:
+        raise NotImplementedError
+
+    def patch(self, request, *args, **kwargs):
+        from rest_framework.response import Response
+
+        obj = self.get_object()
+        data = self.input_serializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        self.update_object(obj, dict(data.validated_data), request)
+        return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data)
+
+    def delete(self, request, *args, **kwargs):
+        from rest_framework import status
+        from rest_framework.response import Response
+
+        self.delete_object(self.get_object(), request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,4 +7,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("marketing.api_urls")),
+    path("", include("sales.api_urls")),
 ]

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from accounts.api_base import (
     TenantAPIView,
     TenantListAPIView,
-    TenantListCreateAPIView,
-    TenantRetrieveUpdateDestroyAPIView,
+    TenantServiceDetailAPIView,
+    TenantServiceListCreateAPIView,
 )
 from accounts.roles import Area
 from config.api import query_choice, query_int
@@ -42,45 +42,12 @@ class MarketingList(TenantListAPIView):
     scope_area = Area.MARKETING
 
 
-class MarketingListCreate(TenantListCreateAPIView):
-    """A list with cursor pagination and a create that goes through one service."""
-
+class MarketingListCreate(TenantServiceListCreateAPIView):
     scope_area = Area.MARKETING
-    input_serializer: type | None = None
-
-    def create_object(self, data: dict, request):
-        raise NotImplementedError
-
-    def post(self, request, *args, **kwargs):
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        obj = self.create_object(dict(data.validated_data), request)
-        fresh = self.get_queryset().filter(pk=obj.pk).first() or obj
-        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
 
 
-class MarketingDetail(TenantRetrieveUpdateDestroyAPIView):
-    """Read, change (PATCH) and delete one object, through services."""
-
+class MarketingDetail(TenantServiceDetailAPIView):
     scope_area = Area.MARKETING
-    input_serializer: type | None = None
-
-    def update_object(self, obj, data: dict, request):
-        raise NotImplementedError
-
-    def delete_object(self, obj, request) -> None:
-        raise NotImplementedError
-
-    def patch(self, request, *args, **kwargs):
-        obj = self.get_object()
-        data = self.input_serializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        self.update_object(obj, dict(data.validated_data), request)
-        return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data)
-
-    def delete(self, request, *args, **kwargs):
-        self.delete_object(self.get_object(), request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Companies ------------------------------------------------------------------------------------

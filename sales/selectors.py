@@ -1,0 +1,83 @@
+"""Sales reads; selectors own select_related and prefetch so lists never N+1."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from marketing.models import Contact
+
+from .models import Activity, CustomerAccount, Deal, DealContact, Pipeline, Quota, Stage, Subscription
+
+
+def pipeline_list() -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(is_active=True).prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position"))
+    )
+
+
+def deal_list(
+    *,
+    search: str = "",
+    pipeline: int | None = None,
+    stage: int | None = None,
+    status: str = "",
+    owner: int | None = None,
+    source_campaign: int | None = None,
+) -> QuerySet[Deal]:
+    qs = Deal.objects.select_related(
+        "stage", "pipeline", "company", "owner", "source_campaign"
+    ).prefetch_related(Prefetch("deal_contacts", queryset=DealContact.objects.filter(is_primary=True)))
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(company__name__icontains=search))
+    if pipeline is not None:
+        qs = qs.filter(pipeline_id=pipeline)
+    if stage is not None:
+        qs = qs.filter(stage_id=stage)
+    if status:
+        qs = qs.filter(status=status)
+    if owner is not None:
+        qs = qs.filter(owner_id=owner)
+    if source_campaign is not None:
+        qs = qs.filter(source_campaign_id=source_campaign)
+    return qs
+
+
+def activity_list(
+    *, owner: int | None = None, deal: int | None = None, contact: int | None = None, open_only: bool = False
+) -> QuerySet[Activity]:
+    qs = Activity.objects.select_related("deal", "contact", "owner")
+    if owner is not None:
+        qs = qs.filter(owner_id=owner)
+    if deal is not None:
+        qs = qs.filter(deal_id=deal)
+    if contact is not None:
+        qs = qs.filter(contact_id=contact)
+    if open_only:
+        qs = qs.filter(done_at__isnull=True)
+    return qs
+
+
+def customer_list(*, search: str = "") -> QuerySet[CustomerAccount]:
+    qs = CustomerAccount.objects.select_related("company")
+    if search:
+        qs = qs.filter(company__name__icontains=search)
+    return qs
+
+
+def subscription_list(*, account: int | None = None, status: str = "") -> QuerySet[Subscription]:
+    qs = Subscription.objects.select_related("account__company")
+    if account is not None:
+        qs = qs.filter(account_id=account)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def quota_list() -> QuerySet[Quota]:
+    return Quota.objects.select_related("owner", "team")
+
+
+def lead_queue() -> QuerySet[Contact]:
+    from .services.leads import lead_queue as queue
+
+    return queue()

@@ -1,0 +1,223 @@
+"""Flat input and output serializers of the sales API (the rules are the services')."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import Activity, CustomerAccount, Deal, LeadDecision, Pipeline, Quota, Stage, Subscription
+from .models.deals import DealType, ForecastCategory, LossCategory
+
+
+class StageOut(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "position", "kind", "probability", "expected_days"]
+        read_only_fields = fields
+
+
+class PipelineOut(serializers.ModelSerializer):
+    stages = StageOut(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "position", "is_default", "stages"]
+        read_only_fields = fields
+
+
+class DealOut(serializers.ModelSerializer):
+    primary_contact = serializers.SerializerMethodField()
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    company_name = serializers.CharField(source="company.name", read_only=True, default=None)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "name",
+            "company",
+            "company_name",
+            "primary_contact",
+            "amount",
+            "pipeline",
+            "stage",
+            "stage_name",
+            "deal_type",
+            "owner",
+            "expected_close_date",
+            "source_campaign",
+            "lead",
+            "forecast_category",
+            "probability_override",
+            "status",
+            "closed_at",
+            "loss_category",
+            "loss_reason",
+            "loss_note",
+            "stage_entered_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_primary_contact(self, deal: Deal) -> int | None:
+        links = list(deal.deal_contacts.all())  # prefetched: primary only
+        return links[0].contact_id if links else None
+
+
+class DealIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    company = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    primary_contact = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    contacts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
+    pipeline = serializers.IntegerField(required=False, min_value=1)
+    stage = serializers.IntegerField(required=False, min_value=1)
+    deal_type = serializers.ChoiceField(choices=DealType.choices, required=False)
+    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    source_campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
+    probability_override = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100
+    )
+
+
+class DealMoveIn(serializers.Serializer):
+    stage = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Refuse the move if the deal changed"
+    )
+
+
+class DealLostIn(serializers.Serializer):
+    category = serializers.ChoiceField(choices=LossCategory.choices)
+    reason = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=5000)
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class DealWonIn(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class ActivityOut(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "deal",
+            "contact",
+            "owner",
+            "due_at",
+            "done_at",
+            "outcome",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivityIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Activity.Kind.choices)
+    subject = serializers.CharField(max_length=200)
+    deal = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    contact = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    done_at = serializers.DateTimeField(required=False, allow_null=True)
+    outcome = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class CustomerOut(serializers.ModelSerializer):
+    company_name = serializers.CharField(source="company.name", read_only=True)
+
+    class Meta:
+        model = CustomerAccount
+        fields = ["id", "company", "company_name", "since", "first_deal"]
+        read_only_fields = fields
+
+
+class SubscriptionOut(serializers.ModelSerializer):
+    class Meta:
+        model = Subscription
+        fields = ["id", "account", "plan", "mrr", "start_date", "renewal_date", "status"]
+        read_only_fields = fields
+
+
+class SubscriptionIn(serializers.Serializer):
+    plan = serializers.CharField(max_length=150)
+    mrr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    start_date = serializers.DateField()
+    renewal_date = serializers.DateField(required=False, allow_null=True)
+
+
+class SubscriptionChangeIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["change_mrr", "churn", "renew"])
+    mrr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    reason = serializers.CharField(max_length=200, required=False)
+    renewal_date = serializers.DateField(required=False)
+
+
+class QuotaOut(serializers.ModelSerializer):
+    class Meta:
+        model = Quota
+        fields = ["id", "owner", "team", "period", "period_start", "metric", "target"]
+        read_only_fields = fields
+
+
+class QuotaIn(serializers.Serializer):
+    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    period = serializers.ChoiceField(choices=Quota.Period.choices)
+    period_start = serializers.DateField()
+    metric = serializers.ChoiceField(choices=Quota.Metric.choices)
+    target = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+
+class LeadOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    company = serializers.IntegerField(source="company_id", allow_null=True)
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    score = serializers.IntegerField()
+    mql_at = serializers.DateTimeField()
+    first_touch_campaign = serializers.IntegerField(source="first_touch_campaign_id", allow_null=True)
+
+
+class LeadAcceptIn(serializers.Serializer):
+    open_deal = serializers.BooleanField(required=False, default=False)
+    deal = DealIn(required=False)
+
+
+class LeadRejectIn(serializers.Serializer):
+    reason = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class LeadAssignIn(serializers.Serializer):
+    rep = serializers.IntegerField(required=False, min_value=1)
+    team = serializers.IntegerField(required=False, min_value=1)
+
+
+class LeadDecisionOut(serializers.ModelSerializer):
+    class Meta:
+        model = LeadDecision
+        fields = [
+            "id",
+            "contact",
+            "mql_at",
+            "decision",
+            "reason",
+            "note",
+            "campaign",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields

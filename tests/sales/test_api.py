@@ -1,0 +1,189 @@
+"""Sales API: isolation, roles (marketing reads, sales writes), query budgets, actions and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from marketing.services.contacts import contact_change_stage
+from sales.models import Deal, LossReason, Pipeline, RejectionReason, Team
+from sales.services.activities import activity_create
+from sales.services.customers import customer_account_for, subscription_create
+from sales.services.deals import deal_create, deal_move
+from sales.services.quotas import quota_set
+from tests.conftest import api_client, api_key_for, login
+from tests.marketing import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(slug: str, n: int, tag: str) -> dict:
+    with schema_context(slug):
+        rep = User.objects.filter(roles__contains=["sales"]).first()
+        pipeline = Pipeline.objects.get(name="New business")
+        company = factories.company(name=f"{tag} Co")
+        account = customer_account_for(company=company)
+        team, _ = Team.objects.get_or_create(name="Team")
+        for i in range(n):
+            contact = factories.contact(first_name=f"{tag}{i}", company=company)
+            deal = deal_create(
+                data={
+                    "name": f"{tag} deal {i}",
+                    "amount": "100",
+                    "company": company.pk,
+                    "primary_contact": contact.pk,
+                    "source_campaign": factories.campaign().pk,
+                },
+                actor=rep,
+            )
+            deal_move(deal=deal, stage=pipeline.stages.get(name="Demo"))
+            activity_create(data={"kind": "call", "subject": f"{tag} call {i}", "deal": deal.pk}, actor=rep)
+            subscription_create(
+                account=account, data={"plan": f"{tag} plan {i}", "mrr": "10", "start_date": "2026-01-01"}
+            )
+            customer_account_for(company=factories.company(name=f"{tag} customer {i}"))
+            lead = factories.contact(first_name=f"{tag}lead{i}")
+            contact_change_stage(contact=lead, to_stage="mql")
+            quota_set(
+                owner=User.objects.create_user(email=f"{tag}{i}@q.example", full_name="Q", roles=["sales"]),
+                period="month",
+                period_start="2026-01-01",
+                metric="revenue_won",
+                target="100",
+            )
+        return {"deal": deal.pk, "account": account.pk, "team": team.pk}
+
+
+LISTS = [
+    "/api/v1/pipelines/",
+    "/api/v1/deals/",
+    "/api/v1/activities/",
+    "/api/v1/customers/",
+    "/api/v1/customers/{account}/subscriptions/",
+    "/api/v1/quotas/",
+    "/api/v1/leads/",
+]
+
+
+def _count(client, url) -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    connection.set_schema_to_public()
+    assert response.status_code == 200, (url, response.content[:300])
+    return len(ctx.captured_queries), response.json()
+
+
+def test_list_query_budgets_are_equal_at_5_and_50_rows(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["sales:read"]))
+    client.get("/api/v1/me/")
+    ids = seed("alpha", 5, "few")
+    few = {}
+    for path in LISTS:
+        few[path], body = _count(client, path.format(**ids))
+        assert body["results"], path
+    ids = seed("alpha", 45, "many")
+    assert few == {path: _count(client, path.format(**ids))[0] for path in LISTS}
+
+
+def test_lists_are_isolated_between_tenants(tenant_a, tenant_b):
+    alpha_ids = seed("alpha", 2, "alphacanary")
+    seed("beta", 2, "betacanary")
+    beta = api_client("beta", api_key_for("beta", ["sales:read"]))
+    alpha_key = api_key_for("alpha", ["sales:read"])
+    for path in LISTS:
+        response = beta.get(path.format(**alpha_ids))
+        assert response.status_code in (200, 404), path
+        assert "alphacanary" not in response.content.decode(), path
+        assert api_client("beta", alpha_key).get(path.format(**alpha_ids)).status_code == 401, path
+    assert beta.get(f"/api/v1/deals/{alpha_ids['deal'] + 10_000}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "write"), [("sales", 201), ("admin", 201), ("marketing", 403), ("leadership", 403)]
+)
+def test_marketing_and_leadership_read_sales_but_cannot_change_it(tenant_a, role, write):
+    ids = seed("alpha", 1, "roles")
+    client = login("alpha", role)
+    for path in LISTS:
+        assert client.get(path.format(**ids)).status_code == 200, path
+        connection.set_schema_to_public()
+    response = client.post(
+        "/api/v1/deals/", {"name": f"By {role}", "amount": "1"}, content_type="application/json"
+    )
+    assert response.status_code == write
+    connection.set_schema_to_public()
+    move = client.post(f"/api/v1/deals/{ids['deal']}/move/", {"stage": 1}, content_type="application/json")
+    assert move.status_code in ((400, 200) if write == 201 else (403,))
+
+
+def test_deal_actions_and_refusals(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    with schema_context("alpha"):
+        pipeline = Pipeline.objects.get(name="New business")
+        upsell_stage = Pipeline.objects.get(name="Upsell").stages.first().pk
+        demo = pipeline.stages.get(name="Demo").pk
+        reason = LossReason.objects.get(name="Too expensive").pk
+    deal = client.post(
+        "/api/v1/deals/", {"name": "API deal", "amount": "2500"}, content_type="application/json"
+    ).json()
+    for payload, field in [
+        ({"name": "x", "amount": "-1"}, "amount"),
+        ({"name": "x", "expected_close_date": "2001-01-01"}, "expected_close_date"),
+    ]:
+        bad = client.post("/api/v1/deals/", payload, content_type="application/json")
+        assert bad.status_code == 400 and field in bad.json()["error"]["fields"]
+    wrong = client.post(
+        f"/api/v1/deals/{deal['id']}/move/", {"stage": upsell_stage}, content_type="application/json"
+    )
+    assert wrong.status_code == 400 and "stage" in wrong.json()["error"]["fields"]
+    moved = client.post(
+        f"/api/v1/deals/{deal['id']}/move/", {"stage": demo, "version": 1}, content_type="application/json"
+    )
+    assert moved.status_code == 200 and moved.json()["stage_name"] == "Demo" and moved.json()["version"] == 2
+    stale = client.post(
+        f"/api/v1/deals/{deal['id']}/move/", {"stage": demo, "version": 1}, content_type="application/json"
+    )
+    assert stale.status_code == 400 and "version" in stale.json()["error"]["fields"]
+    no_reason = client.post(
+        f"/api/v1/deals/{deal['id']}/lost/", {"category": "pricing"}, content_type="application/json"
+    )
+    assert no_reason.status_code == 400 and {"reason", "note"} <= set(no_reason.json()["error"]["fields"])
+    lost = client.post(
+        f"/api/v1/deals/{deal['id']}/lost/",
+        {"category": "pricing", "reason": reason, "note": "Too pricey"},
+        content_type="application/json",
+    )
+    assert lost.status_code == 200 and lost.json()["status"] == "lost"
+    with schema_context("alpha"):
+        assert Deal.objects.get(pk=deal["id"]).stage_changes.count() == 3
+
+
+def test_lead_queue_accept_and_reject_through_the_api(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    with schema_context("alpha"):
+        a, b = factories.contact(), factories.contact()
+        for lead in (a, b):
+            contact_change_stage(contact=lead, to_stage="mql")
+        reason = RejectionReason.objects.get(name="No budget").pk
+    queue = client.get("/api/v1/leads/").json()["results"]
+    assert [row["id"] for row in queue] == [a.pk, b.pk]
+    accepted = client.post(
+        f"/api/v1/leads/{a.pk}/accept/",
+        {"open_deal": True, "deal": {"name": "From MQL"}},
+        content_type="application/json",
+    )
+    assert accepted.status_code == 200 and accepted.json()["deal"]
+    again = client.post(f"/api/v1/leads/{a.pk}/accept/", {}, content_type="application/json")
+    assert again.status_code == 400
+    rejected = client.post(
+        f"/api/v1/leads/{b.pk}/reject/",
+        {"reason": reason, "note": "Next year"},
+        content_type="application/json",
+    )
+    assert rejected.status_code == 200 and rejected.json()["decision"] == "rejected"
+    assert client.get("/api/v1/leads/").json()["results"] == []
+    bad = client.post(f"/api/v1/leads/{b.pk}/reject/", {"reason": 999999}, content_type="application/json")
+    assert bad.status_code == 400
