@@ -37,7 +37,11 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Import", "marketing:import_list", "⇪", write=True),
         ),
     ),
-    NavSection("sales", "Sales", (NavItem("Overview", "sales:home", "◆"),)),
+    NavSection(
+        "sales",
+        "Sales",
+        (NavItem("Pipeline", "sales:board", "◆"), NavItem("Lead queue", "sales:lead_queue", "⇥")),
+    ),
     NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),
     NavSection(
         "admin",

@@ -8,4 +8,9 @@ app_name = "sales"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("board/", views.BoardView.as_view(), name="board"),
+    path("board/<int:pk>/", views.BoardView.as_view(), name="board_pipeline"),
+    path("leads/", views.LeadQueueView.as_view(), name="lead_queue"),
+    path("deals/<int:pk>/", views.DealDetailView.as_view(), name="deal_detail"),
+    path("deals/<int:pk>/move/", views.DealMoveView.as_view(), name="deal_move"),
 ]
