@@ -40,7 +40,12 @@ SECTIONS: tuple[NavSection, ...] = (
     NavSection(
         "sales",
         "Sales",
-        (NavItem("Pipeline", "sales:board", "◆"), NavItem("Lead queue", "sales:lead_queue", "⇥")),
+        (
+            NavItem("Pipeline", "sales:board", "◆"),
+            NavItem("Lead queue", "sales:lead_queue", "⇥"),
+            NavItem("My activities", "sales:my_activities", "✓"),
+            NavItem("Customers", "sales:customers", "♻"),
+        ),
     ),
     NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),
     NavSection(

@@ -107,3 +107,15 @@ def campaign_summary(campaign: Campaign) -> dict:
     row["cost_per_lead"] = cost_per_lead(row["spend"], row["leads"])
     row["budget_left"] = campaign.budget - row["spend"]
     return row
+
+
+def campaign_rejections(campaign: Campaign, limit: int = 20):
+    """Leads of this campaign (first touch) that sales sent back, with the reason sales gave.
+
+    Sales records a rejection as a stage transition with the rule "lead-rejected", so marketing reads it
+    from its own facts and never imports the sales app."""
+    return list(
+        StageTransition.objects.filter(by_rule="lead-rejected", contact__first_touch_campaign=campaign)
+        .select_related("contact", "by_user")
+        .order_by("-at", "-id")[:limit]
+    )

@@ -13,4 +13,7 @@ urlpatterns = [
     path("leads/", views.LeadQueueView.as_view(), name="lead_queue"),
     path("deals/<int:pk>/", views.DealDetailView.as_view(), name="deal_detail"),
     path("deals/<int:pk>/move/", views.DealMoveView.as_view(), name="deal_move"),
+    path("activities/", views.MyActivitiesView.as_view(), name="my_activities"),
+    path("activities/<int:pk>/done/", views.ActivityDoneView.as_view(), name="activity_done"),
+    path("customers/", views.CustomersView.as_view(), name="customers"),
 ]

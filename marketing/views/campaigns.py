@@ -129,6 +129,7 @@ def _detail_context(request, campaign: Campaign, *, cost_form=None, send_form=No
             .order_by("-created_at")[:25]
         ),
         "content": list(campaign.content.all()[:20]),
+        "rejections": reports.campaign_rejections(campaign),
         "segments": list(campaign.target_segments.all()),
         "cost_form": cost_form or CostLineForm(),
         "send_form": send_form or SendForm(),

@@ -2,5 +2,15 @@
 
 from .board import BoardView, DealDetailView, DealMoveView, HomeView
 from .leads import LeadQueueView
+from .work import ActivityDoneView, CustomersView, MyActivitiesView
 
-__all__ = ["BoardView", "DealDetailView", "DealMoveView", "HomeView", "LeadQueueView"]
+__all__ = [
+    "ActivityDoneView",
+    "BoardView",
+    "CustomersView",
+    "DealDetailView",
+    "DealMoveView",
+    "HomeView",
+    "LeadQueueView",
+    "MyActivitiesView",
+]

@@ -14,7 +14,7 @@ from tests.sales.test_api import seed
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/sales/board/", "/sales/leads/", "/sales/deals/{deal}/"]
+PAGES = ["/sales/board/", "/sales/leads/", "/sales/deals/{deal}/", "/sales/activities/", "/sales/customers/"]
 
 
 def _queries(client, path) -> int:
@@ -37,7 +37,7 @@ def test_pages_are_isolated(tenant_a, tenant_b):
     alpha_ids = seed("alpha", 2, "alphacanary")
     seed("beta", 2, "betacanary")
     beta = login("beta", "sales")
-    for path in PAGES[:2]:
+    for path in ["/sales/board/", "/sales/leads/", "/sales/activities/", "/sales/customers/"]:
         assert b"alphacanary" not in beta.get(path).content
         connection.set_schema_to_public()
     assert beta.get(f"/sales/deals/{alpha_ids['deal'] + 10_000}/").status_code == 404
@@ -79,3 +79,42 @@ def test_accept_into_a_deal_and_close_lost_from_the_portal(tenant_a):
     with schema_context("alpha"):
         deal = Deal.objects.get(lead=lead)
         assert (deal.status, deal.loss_category) == ("lost", "pricing")
+
+
+def test_a_rejection_reason_shows_on_the_contact_and_campaign_in_the_marketing_portal(tenant_a):
+    from marketing.services.contacts import contact_change_stage
+    from sales.models import RejectionReason
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        campaign = factories.campaign(name="Spring webinar")
+        lead = factories.contact(first_name="Rita")
+        Contact.objects.filter(pk=lead.pk).update(first_touch_campaign=campaign)
+        contact_change_stage(contact=lead, to_stage="mql")
+        reason = RejectionReason.objects.get(name="Student or job seeker")
+    sales = login("alpha", "sales")
+    assert (
+        sales.post(
+            "/sales/leads/",
+            {"lead": lead.pk, "action": "reject", "reason": reason.pk, "note": "Writing a thesis"},
+        ).status_code
+        == 302
+    )
+    connection.set_schema_to_public()
+    marketer = login("alpha", "marketing")
+    contact_page = marketer.get(f"/marketing/contacts/{lead.pk}/").content.decode()
+    assert "Student or job seeker: Writing a thesis" in contact_page
+    connection.set_schema_to_public()
+    campaign_page = marketer.get(f"/marketing/campaigns/{campaign.pk}/").content.decode()
+    assert "Student or job seeker: Writing a thesis" in campaign_page
+
+
+def test_my_activities_and_customers_pages(tenant_a):
+    ids = seed("alpha", 2, "work")
+    client = login("alpha", "sales")
+    assert client.get("/sales/activities/").status_code == 200
+    connection.set_schema_to_public()
+    assert client.get("/sales/customers/?within=30").status_code == 200
+    connection.set_schema_to_public()
+    assert login("alpha", "marketing").post("/sales/activities/1/done/").status_code == 403
+    assert ids
