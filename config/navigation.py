@@ -41,7 +41,8 @@ SECTIONS: tuple[NavSection, ...] = (
         "sales",
         "Sales",
         (
-            NavItem("Pipeline", "sales:board", "◆"),
+            NavItem("Overview", "sales:home", "◆"),
+            NavItem("Pipeline", "sales:board", "▥"),
             NavItem("Lead queue", "sales:lead_queue", "⇥"),
             NavItem("My activities", "sales:my_activities", "✓"),
             NavItem("Customers", "sales:customers", "♻"),

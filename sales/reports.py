@@ -188,3 +188,49 @@ def forecast_by_category(*, start: dt.date, end: dt.date) -> dict[str, Decimal]:
         ),
     )
     return {key: value or Decimal("0") for key, value in sums.items()}
+
+
+def quarter_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
+    start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    return start, period_end("quarter", start)
+
+
+CLOSED_SQL = """
+SELECT
+    COUNT(*) FILTER (WHERE status = 'won'),
+    COUNT(*) FILTER (WHERE status = 'lost'),
+    COALESCE(SUM(amount) FILTER (WHERE status = 'won'), 0),
+    AVG(EXTRACT(EPOCH FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won'),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM closed_at - created_at) / 86400)
+        FILTER (WHERE status = 'won')
+FROM sales_deal
+WHERE status IN ('won', 'lost') AND closed_at >= %(start)s AND closed_at < %(end)s
+"""
+
+
+def closed_summary(*, start: dt.date, end: dt.date) -> dict:
+    """Deals closed in [start, end): win rate, won revenue, average deal size and cycle length (days)."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLOSED_SQL, {"start": start, "end": end})
+        won, lost, revenue, mean_days, median_days = cursor.fetchone()
+    return {
+        "won": won,
+        "lost": lost,
+        "revenue": revenue,
+        "win_rate": (Decimal(won) / (won + lost)).quantize(Decimal("0.0001")) if won + lost else None,
+        "average_deal": (revenue / won).quantize(Decimal("0.01")) if won else None,
+        "cycle_mean_days": round(float(mean_days), 1) if mean_days is not None else None,
+        "cycle_median_days": round(float(median_days), 1) if median_days is not None else None,
+    }
+
+
+def revenue_quota(*, start: dt.date, end: dt.date) -> Decimal:
+    """The revenue target for [start, end): reps' quotas whose period falls inside it."""
+    from django.db.models import Sum
+
+    from .models import Quota
+
+    total = Quota.objects.filter(
+        metric="revenue_won", owner__isnull=False, period_start__gte=start, period_start__lt=end
+    ).aggregate(total=Sum("target"))["total"]
+    return total or Decimal("0")

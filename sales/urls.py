@@ -7,7 +7,7 @@ from . import views
 app_name = "sales"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", views.DashboardView.as_view(), name="home"),
     path("board/", views.BoardView.as_view(), name="board"),
     path("board/<int:pk>/", views.BoardView.as_view(), name="board_pipeline"),
     path("leads/", views.LeadQueueView.as_view(), name="lead_queue"),

@@ -1,6 +1,7 @@
 """Sales portal pages."""
 
-from .board import BoardView, DealDetailView, DealMoveView, HomeView
+from .board import BoardView, DealDetailView, DealMoveView
+from .dashboard import DashboardView
 from .leads import LeadQueueView
 from .work import ActivityDoneView, CustomersView, MyActivitiesView
 
@@ -10,7 +11,7 @@ __all__ = [
     "CustomersView",
     "DealDetailView",
     "DealMoveView",
-    "HomeView",
+    "DashboardView",
     "LeadQueueView",
     "MyActivitiesView",
 ]

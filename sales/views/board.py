@@ -19,11 +19,6 @@ from .common import SalesPage, SalesWritePage, actor
 CARDS_PER_STAGE = 50
 
 
-class HomeView(SalesPage):
-    def get(self, request):
-        return redirect("sales:board")
-
-
 class BoardView(SalesPage):
     """A pipeline as columns of stages: count, total and weighted total per column; stale deals marked."""
 

@@ -14,7 +14,14 @@ from tests.sales.test_api import seed
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/sales/board/", "/sales/leads/", "/sales/deals/{deal}/", "/sales/activities/", "/sales/customers/"]
+PAGES = [
+    "/sales/",
+    "/sales/board/",
+    "/sales/leads/",
+    "/sales/deals/{deal}/",
+    "/sales/activities/",
+    "/sales/customers/",
+]
 
 
 def _queries(client, path) -> int:

@@ -105,3 +105,25 @@ def test_weighted_pipeline_and_forecast(alpha):
         "best_case": Decimal("5000.00"),
         "pipeline": Decimal("0"),
     }
+
+
+def test_closed_summary_matches_hand_computed_values(alpha):
+    from sales.models import LossReason
+    from sales.reports import closed_summary, quarter_bounds
+    from sales.services.deals import deal_close_lost
+
+    now = timezone.now()
+    start, end = quarter_bounds(now.date())
+    for amount, age in [("1000", 10), ("3000", 20)]:
+        deal = deal_create(data={"name": "W", "amount": amount})
+        Deal.objects.filter(pk=deal.pk).update(created_at=now - dt.timedelta(days=age))
+        deal_close_won(deal=deal, at=now)
+    lost = deal_create(data={"name": "L", "amount": "500"})
+    deal_close_lost(
+        deal=lost, category="timing", reason=LossReason.objects.get(name="Not now"), note="Q3", at=now
+    )
+    summary = closed_summary(start=start, end=end)
+    # win rate 2 / 3; average 4000 / 2; cycle (10 + 20) / 2 days, median of two = 15
+    assert (summary["won"], summary["lost"], summary["revenue"]) == (2, 1, Decimal("4000.00"))
+    assert summary["win_rate"] == Decimal("0.6667") and summary["average_deal"] == Decimal("2000.00")
+    assert summary["cycle_mean_days"] == 15.0 and summary["cycle_median_days"] == 15.0
