@@ -46,3 +46,28 @@ def strip_text(data: dict) -> dict:
 def unknown_fields(data: dict, allowed: Iterable[str]) -> dict[str, list[str]]:
     allowed = set(allowed)
     return {key: ["Unknown field."] for key in data if key not in allowed}
+
+
+def clean_into(instance: models.Model, errors: dict[str, list[str]]) -> None:
+    """Run :func:`full_clean` on the fields not already in ``errors`` and add its messages to them."""
+    try:
+        full_clean(instance, exclude=list(errors))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+
+
+def resolve_ids(model: type[models.Model], value, field: str, errors: dict) -> list | None:
+    """The rows for a list of ids (or instances); a field error when any is missing or malformed."""
+    if not isinstance(value, list | tuple):
+        errors[field] = [f"Give a list of existing {model._meta.verbose_name} ids."]
+        return None
+    try:
+        wanted = {int(item.pk if isinstance(item, models.Model) else item) for item in value}
+    except (TypeError, ValueError):
+        wanted = None
+    rows = list(model.objects.filter(pk__in=wanted)) if wanted is not None else []
+    if wanted is None or len(rows) != len(wanted):
+        errors[field] = [f"Give a list of existing {model._meta.verbose_name} ids."]
+        return None
+    return rows

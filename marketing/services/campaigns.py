@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, resolve_ids, unknown_fields
 
 from ..models import Campaign, CampaignSend, CostLine, Segment
 
@@ -101,21 +101,10 @@ def _apply_campaign(campaign: Campaign, data: dict) -> tuple[dict, list[Segment]
 
             campaign.owner = _resolve_owner(value, errors)
         elif key == "target_segments":
-            ids = value if isinstance(value, list | tuple) else []
-            try:
-                wanted = {int(i.pk if isinstance(i, Segment) else i) for i in ids}
-            except (TypeError, ValueError):
-                wanted = None
-            segments = list(Segment.objects.filter(pk__in=wanted)) if wanted is not None else []
-            if wanted is None or len(segments) != len(wanted) or not isinstance(value, list | tuple):
-                errors["target_segments"] = ["Give a list of existing segment ids."]
+            segments = resolve_ids(Segment, value, key, errors)
         else:
             setattr(campaign, key, value.strip() if isinstance(value, str) else value)
-    try:
-        full_clean(campaign, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(campaign, errors)
     if (
         campaign.start_date
         and campaign.end_date
@@ -166,11 +155,7 @@ def cost_line_add(*, campaign: Campaign, data: dict, actor=None) -> CostLine:
     amount = parse_money(data.get("amount"), "amount", errors)
     line.amount = amount if amount is not None else Decimal("0")
     line.note = data.get("note", "").strip() if isinstance(data.get("note", ""), str) else data.get("note")
-    try:
-        full_clean(line, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(line, errors)
     if errors:
         raise ValidationError(errors)
     line.save()
@@ -199,11 +184,7 @@ def send_add(*, campaign: Campaign, data: dict) -> CampaignSend:
         except (TypeError, ValueError):
             errors["audience_size"] = ["Enter a whole number of people, 0 or more."]
             send.audience_size = None
-    try:
-        full_clean(send, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(send, errors)
     if errors:
         raise ValidationError(errors)
     send.save()

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, full_clean, unknown_fields
 
 from ..models import Company, Contact, LifecycleStage, StageTransition
 from ..models.contacts import Source
@@ -125,11 +125,7 @@ def _prepare_contact(contact: Contact, data: dict) -> dict[str, list[str]]:
         contact.consent_at = now
     if contact.unsubscribed and contact.unsubscribed_at is None:
         contact.unsubscribed_at = now
-    try:
-        full_clean(contact, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(contact, errors)
     if (
         "email" not in errors
         and contact.email

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, resolve_ids, unknown_fields
 
 from ..models import Campaign, ContentAsset
 
@@ -28,13 +28,7 @@ def _apply(asset: ContentAsset, data: dict) -> tuple[dict, list[Campaign] | None
             else:
                 asset.tags = sorted({t.strip().lower() for t in tags if t.strip()})
         elif key == "campaigns":
-            try:
-                wanted = {int(c.pk if isinstance(c, Campaign) else c) for c in value}
-            except (TypeError, ValueError):
-                wanted = None
-            campaigns = list(Campaign.objects.filter(pk__in=wanted)) if wanted is not None else []
-            if wanted is None or len(campaigns) != len(wanted):
-                errors["campaigns"] = ["Give a list of existing campaign ids."]
+            campaigns = resolve_ids(Campaign, value, key, errors)
         elif key == "file":
             if value is not None and getattr(value, "size", 0) > MAX_UPLOAD_BYTES:
                 errors["file"] = [f"Files are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."]
@@ -42,11 +36,7 @@ def _apply(asset: ContentAsset, data: dict) -> tuple[dict, list[Campaign] | None
                 asset.file = value or ""
         else:
             setattr(asset, key, value.strip() if isinstance(value, str) else value)
-    try:
-        full_clean(asset, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(asset, errors)
     if not asset.url and not asset.file and "url" not in errors and "file" not in errors:
         errors["url"] = ["Give a URL or upload a file."]
     return errors, campaigns

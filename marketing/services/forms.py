@@ -16,7 +16,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from config.validation import NUL_MESSAGE, full_clean, strip_text, unknown_fields
+from config.validation import NUL_MESSAGE, clean_into, strip_text, unknown_fields
 
 from ..models import Campaign, Contact, FormSubmission, LeadForm, TouchpointKind
 from ..models.contacts import Source
@@ -195,11 +195,7 @@ def _apply(form: LeadForm, data: dict) -> None:
         and _scheme_and_query(form.redirect_url)[0] not in ("http", "https")
     ):
         errors["redirect_url"] = ["Give an http:// or https:// address."]
-    try:
-        full_clean(form, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(form, errors)
     if errors:
         raise ValidationError(errors)
 

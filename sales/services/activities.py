@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, unknown_fields
 from marketing.models import Contact
 from marketing.services.campaigns import parse_moment
 
@@ -41,11 +41,7 @@ def _apply(activity: Activity, data: dict) -> dict:
         activity.contact_id = primary.contact_id if primary else None
     if activity.done_at and activity.done_at > timezone.now() + timezone.timedelta(minutes=5):
         errors["done_at"] = ["An activity cannot be done in the future."]
-    try:
-        full_clean(activity, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(activity, errors)
     return errors
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.validation import full_clean
+from config.validation import clean_into
 from marketing.models import Company
 from marketing.services.campaigns import parse_day, parse_money
 
@@ -40,11 +40,7 @@ def subscription_create(*, account: CustomerAccount, data: dict, at=None, deal=N
         and subscription.renewal_date <= subscription.start_date
     ):
         errors["renewal_date"] = ["The renewal date must be after the start date."]
-    try:
-        full_clean(subscription, exclude=list(errors))
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+    clean_into(subscription, errors)
     if errors:
         raise ValidationError(errors)
     subscription.save()

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.validation import full_clean, unknown_fields
+from config.validation import full_clean, resolve_ids, unknown_fields
 from marketing.models import Campaign, Company, Contact, LifecycleStage
 from marketing.services.campaigns import parse_day, parse_money
 from marketing.services.contacts import contact_change_stage
@@ -81,14 +81,7 @@ def _apply(deal: Deal, data: dict, *, creating: bool) -> tuple[dict, list[Contac
         elif key == "primary_contact":
             primary = _get(Contact, value, key, errors)
         elif key == "contacts":
-            ids = value if isinstance(value, list | tuple) else None
-            try:
-                wanted = {int(getattr(c, "pk", c)) for c in ids} if ids is not None else None
-            except (TypeError, ValueError):
-                wanted = None
-            contacts = list(Contact.objects.filter(pk__in=wanted)) if wanted is not None else []
-            if wanted is None or len(contacts) != len(wanted):
-                errors["contacts"] = ["Give a list of existing contact ids."]
+            contacts = resolve_ids(Contact, value, key, errors)
         else:
             setattr(deal, key, value.strip() if isinstance(value, str) else value)
     if creating and "stage" not in errors:
