@@ -1,0 +1,37 @@
+"""The demo data: deterministic, consistent, and applied once (`make run` runs it on every start)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count, Max
+from django_tenants.utils import schema_context
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_history_is_consistent_and_applied_once(tenant_a):
+    from marketing import demo as marketing_demo
+    from marketing.models import Campaign, Contact, Touchpoint
+    from sales import demo as sales_demo
+    from sales.models import CustomerAccount, Deal, DealStageChange, Subscription
+
+    assert marketing_demo.seed(tenant=tenant_a) and sales_demo.seed(tenant=tenant_a)
+    assert not marketing_demo.seed(tenant=tenant_a) and not sales_demo.seed(tenant=tenant_a)
+    with schema_context("alpha"):
+        assert Campaign.objects.count() == 20 and Contact.objects.count() >= 3000
+        assert Touchpoint.objects.count() > 20_000
+        deals = Deal.objects.count()
+        assert deals > 200
+        assert set(Deal.objects.values_list("status", flat=True)) == {"open", "won", "lost"}
+        # every deal's last recorded move ends in its current stage, and lost deals have a reason
+        last = DealStageChange.objects.values("deal").annotate(last=Max("id"))
+        ends = dict(
+            DealStageChange.objects.filter(id__in=[row["last"] for row in last]).values_list(
+                "deal", "to_stage"
+            )
+        )
+        assert all(ends[pk] == stage for pk, stage in Deal.objects.values_list("pk", "stage"))
+        assert not Deal.objects.filter(status="lost", loss_reason__isnull=True).exists()
+        # deals come from contacts that had marketing touchpoints
+        assert not Deal.objects.annotate(t=Count("lead__touchpoints")).filter(t=0).exists()
+        assert CustomerAccount.objects.exists() and Subscription.objects.filter(status="cancelled").exists()
