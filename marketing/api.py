@@ -381,7 +381,11 @@ class TouchpointListView(MarketingListCreate):
 
     def post(self, request, *args, **kwargs):
         if not isinstance(request.data, dict):
-            return super().post(request, *args, **kwargs)
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError(
+                {"non_field_errors": ["Send one touchpoint as a JSON object; use /batch/ for lists."]}
+            )
         touchpoint = touchpoint_create(data=dict(request.data))
         return Response(s.TouchpointOut(touchpoint).data, status=status.HTTP_201_CREATED)
 

@@ -6,6 +6,25 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from marketing.models import Contact
+
+from .models import Activity, Deal, Quota
 
 RETENTION_SQL = """
 WITH at_start AS (           -- each subscription's MRR just before the period
@@ -60,12 +79,6 @@ def retention(*, start: dt.datetime, end: dt.datetime) -> dict:
 
 def first_sales_touch(contact_id: int):
     """When sales first touched a contact after it last became an MQL (done activities only)."""
-    from django.db.models import Min
-
-    from marketing.models import Contact
-
-    from .models import Activity
-
     mql_at = Contact.objects.filter(pk=contact_id).values_list("mql_at", flat=True).first()
     if mql_at is None:
         return None
@@ -76,11 +89,6 @@ def first_sales_touch(contact_id: int):
 
 def my_activities(user, *, limit: int = 200):
     """A rep's list: overdue first (oldest due first), then upcoming, then undated."""
-    from django.db.models import Case, IntegerField, Value, When
-    from django.utils import timezone
-
-    from .models import Activity
-
     now = timezone.now()
     return (
         Activity.objects.filter(owner=user, done_at__isnull=True)
@@ -106,10 +114,6 @@ def period_end(period: str, start: dt.date) -> dt.date:
 def quota_attainment(quotas) -> list[dict]:
     """Each quota with its actual (won revenue or won deals of the rep, or of the team's members) and
     attainment; one aggregate query per quota, never a loop over deals."""
-    from django.db.models import Count, Q, Sum
-
-    from .models import Deal
-
     rows = []
     for quota in quotas:
         end = period_end(quota.period, quota.period_start)
@@ -129,20 +133,20 @@ def quota_attainment(quotas) -> list[dict]:
     return rows
 
 
+def weighted_amount() -> ExpressionWrapper:
+    """A deal's amount times its probability: the deal's own override, else its stage's."""
+    weight = Coalesce("probability_override", "stage__probability")
+    return ExpressionWrapper(
+        F("amount") * weight / 100, output_field=DecimalField(max_digits=16, decimal_places=2)
+    )
+
+
 def weighted_pipeline_by_month(*, pipeline_id: int | None = None) -> list[dict]:
     """Open deals by expected close month: count, total, and amount x probability (override or stage)."""
-    from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
-    from django.db.models.functions import Coalesce, TruncMonth
-
-    from .models import Deal
-
     qs = Deal.objects.filter(status=Deal.Status.OPEN)
     if pipeline_id is not None:
         qs = qs.filter(pipeline_id=pipeline_id)
-    weight = Coalesce("probability_override", "stage__probability")
-    weighted = ExpressionWrapper(
-        F("amount") * weight / 100, output_field=DecimalField(max_digits=16, decimal_places=2)
-    )
+    weighted = weighted_amount()
     return list(
         qs.annotate(month=TruncMonth("expected_close_date"))
         .values("month")
@@ -153,10 +157,6 @@ def weighted_pipeline_by_month(*, pipeline_id: int | None = None) -> list[dict]:
 
 def forecast_by_category(*, start: dt.date, end: dt.date) -> dict[str, Decimal]:
     """Open deals expected to close in [start, end) by forecast category, plus what is already won."""
-    from django.db.models import Q, Sum
-
-    from .models import Deal
-
     sums = Deal.objects.aggregate(
         won=Sum("amount", filter=Q(status="won", closed_at__date__gte=start, closed_at__date__lt=end)),
         commit=Sum(
@@ -226,10 +226,6 @@ def closed_summary(*, start: dt.date, end: dt.date) -> dict:
 
 def revenue_quota(*, start: dt.date, end: dt.date) -> Decimal:
     """The revenue target for [start, end): reps' quotas whose period falls inside it."""
-    from django.db.models import Sum
-
-    from .models import Quota
-
     total = Quota.objects.filter(
         metric="revenue_won", owner__isnull=False, period_start__gte=start, period_start__lt=end
     ).aggregate(total=Sum("target"))["total"]

@@ -6,13 +6,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.portal import ListPage
+from config.charts import chart_config
 
 from .. import reports, selectors
 from ..forms import CampaignForm, CostLineForm, SendForm
 from ..models import Campaign, CampaignSend, Contact, CostLine
 from ..models.campaigns import CampaignStatus, Channel
 from ..services import campaigns as services
-from .common import MarketingPage, MarketingWritePage, actor, chart_config
+from .common import MarketingPage, MarketingWritePage, actor
 
 CAMPAIGN_SORTS = {
     "name": ("name", "id"),

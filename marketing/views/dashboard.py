@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
+from config.charts import chart_config
+
 from .. import reports
 from ..models.campaigns import Channel
-from .common import MarketingPage, chart_config
+from .common import MarketingPage
 
 CHANNEL_LABELS = dict(Channel.choices) | {"unattributed": "Unattributed"}
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.portal import ListPage
+from config.charts import chart_config
 
 from .. import selectors
 from ..forms import SegmentForm
@@ -16,7 +17,7 @@ from ..models.campaigns import Channel
 from ..models.touchpoints import TouchpointKind
 from ..segments import ENGAGEMENT_OPS, FIELDS, segment_count
 from ..services import segments as services
-from .common import MarketingPage, MarketingWritePage, actor, chart_config
+from .common import MarketingPage, MarketingWritePage, actor
 
 SEGMENT_SORTS = {
     "name": ("name", "id"),

@@ -3,14 +3,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.forms import apply_service_errors
 
+from .. import reports
 from ..models import Activity, Deal, LossCategory, LossReason, Pipeline
 from ..services import activities as activity_services
 from ..services import deals as services
@@ -32,23 +33,22 @@ class BoardView(SalesPage):
         if pipeline is None:
             return render(request, "sales/board.html", {"pipelines": [], "columns": []})
         stages = list(pipeline.stages.filter(kind="open").order_by("position"))
-        weight = ExpressionWrapper(
-            F("amount") * Coalesce("probability_override", "stage__probability") / 100,
-            output_field=DecimalField(max_digits=16, decimal_places=2),
-        )
+        open_deals = Deal.objects.filter(pipeline=pipeline, status="open")
         totals = {
             row["stage"]: row
-            for row in Deal.objects.filter(pipeline=pipeline, status="open")
-            .values("stage")
-            .annotate(n=Count("id"), total=Sum("amount"), weighted=Sum(weight))
+            for row in open_deals.values("stage").annotate(
+                n=Count("id"), total=Sum("amount"), weighted=Sum(reports.weighted_amount())
+            )
         }
-        deals = Deal.objects.filter(pipeline=pipeline, status="open").select_related(
-            "company", "owner", "stage"
-        )
+        # The biggest CARDS_PER_STAGE deals of every column, in one query (a window per stage), so a column
+        # full of large deals never pushes another column's cards off the board.
+        ranked = open_deals.annotate(
+            rank=Window(RowNumber(), partition_by=F("stage_id"), order_by=[F("amount").desc(), F("id").asc()])
+        ).filter(rank__lte=CARDS_PER_STAGE)
         cards: dict[int, list[Deal]] = {stage.pk: [] for stage in stages}
         now = timezone.now()
-        for deal in deals.order_by("-amount", "id")[: CARDS_PER_STAGE * max(1, len(stages))]:
-            if deal.stage_id in cards and len(cards[deal.stage_id]) < CARDS_PER_STAGE:
+        for deal in ranked.select_related("company", "owner", "stage").order_by("stage_id", "rank"):
+            if deal.stage_id in cards:
                 deal.days_in_stage = (now - deal.stage_entered_at).days
                 deal.is_stale = deal.days_in_stage > deal.stage.expected_days
                 cards[deal.stage_id].append(deal)

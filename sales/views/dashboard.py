@@ -3,16 +3,10 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils import timezone
 
+from config.charts import chart_config
+
 from .. import reports
 from .common import SalesPage
-
-
-def _chart(kind: str, labels: list, datasets: list[dict]) -> dict:
-    return {
-        "type": kind,
-        "data": {"labels": labels, "datasets": datasets},
-        "options": {"plugins": {"legend": {"position": "bottom"}}, "scales": {"y": {"beginAtZero": True}}},
-    }
 
 
 class DashboardView(SalesPage):
@@ -30,7 +24,7 @@ class DashboardView(SalesPage):
             "closed": closed,
             "quota": quota,
             "attainment": int(closed["revenue"] * 100 / quota) if quota else None,
-            "forecast_chart": _chart(
+            "forecast_chart": chart_config(
                 "bar",
                 ["Won", "Commit", "Best case", "Pipeline"],
                 [
@@ -41,7 +35,7 @@ class DashboardView(SalesPage):
                     }
                 ],
             ),
-            "pipeline_chart": _chart(
+            "pipeline_chart": chart_config(
                 "bar",
                 [m["month"].strftime("%b %Y") if m["month"] else "No date" for m in months],
                 [

@@ -319,3 +319,10 @@ def test_every_list_reads_for_all_roles_and_writes_for_marketing_only(tenant_a, 
         response = client.post(path, payload, content_type="application/json")
         assert response.status_code == (201 if role == "marketing" else 403), (path, response.content[:300])
         connection.set_schema_to_public()
+
+
+def test_a_list_sent_to_the_single_touchpoint_endpoint_is_a_400(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
+    response = client.post("/api/v1/touchpoints/", [{"kind": "page_visit"}], content_type="application/json")
+    assert response.status_code == 400
+    assert "batch" in response.json()["error"]["fields"]["non_field_errors"][0]

@@ -123,5 +123,22 @@ def test_my_activities_and_customers_pages(tenant_a):
     connection.set_schema_to_public()
     assert client.get("/sales/customers/?within=30").status_code == 200
     connection.set_schema_to_public()
+    page = client.get("/sales/activities/").content.decode()
+    assert "work call 0" in page and "work call 1" in page  # the seeded rep's open calls
+    connection.set_schema_to_public()
     assert login("alpha", "marketing").post("/sales/activities/1/done/").status_code == 403
-    assert ids
+    assert ids["account"]
+
+
+def test_every_column_gets_its_cards_however_big_the_deals_of_another(tenant_a, monkeypatch):
+    from sales.services.deals import deal_create, deal_move
+    from sales.views import board
+
+    monkeypatch.setattr(board, "CARDS_PER_STAGE", 1)
+    with schema_context("alpha"):
+        for i in range(6):
+            deal_create(data={"name": f"Whale {i}", "amount": str(100_000 + i)})
+        small = deal_create(data={"name": "Minnow", "amount": "10"})
+        deal_move(deal=small, stage=Pipeline.objects.get(name="New business").stages.get(name="Demo"))
+    html = login("alpha", "sales").get("/sales/board/").content.decode()
+    assert "Minnow" in html and "Whale 5" in html and "Whale 4" not in html
