@@ -91,3 +91,16 @@ def query_choice(request, name: str, choices) -> str:
     if value and value not in choices:
         raise exceptions.ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
     return value
+
+
+def query_date(request, name: str):
+    """An ISO date query parameter (``2026-04-01``), or a 400 naming it."""
+    import datetime as dt
+
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise exceptions.ValidationError({name: ["Give a date as YYYY-MM-DD."]}) from None

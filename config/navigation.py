@@ -46,6 +46,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Lead queue", "sales:lead_queue", "⇥"),
             NavItem("My activities", "sales:my_activities", "✓"),
             NavItem("Customers", "sales:customers", "♻"),
+            NavItem("Quotas & forecast", "sales:quotas", "◎"),
         ),
     ),
     NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),

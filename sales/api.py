@@ -4,6 +4,7 @@ quotas and the lead queue. Scoped to sales:read / sales:write; marketing reads, 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -15,12 +16,12 @@ from accounts.api_base import (
 )
 from accounts.models import User
 from accounts.roles import Area
-from config.api import query_choice, query_int
+from config.api import query_choice, query_date, query_int
 from marketing.models import Contact
 
 from . import selectors
 from . import serializers as s
-from .models import CustomerAccount, Deal, RejectionReason, Subscription, Team
+from .models import CustomerAccount, Deal, RejectionReason, Subscription, SubscriptionEvent, Team
 from .services import activities as activity_services
 from .services import customers as customer_services
 from .services import deals as deal_services
@@ -240,6 +241,34 @@ class SubscriptionChangeView(SalesAction):
         else:
             customer_services.subscription_renew(subscription=subscription, renewal_date=v["renewal_date"])
         return Response(s.SubscriptionOut(Subscription.objects.get(pk=pk)).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("account", int, description="Customer account id"),
+        OpenApiParameter("subscription", int),
+        OpenApiParameter("kind", str, enum=SubscriptionEvent.Kind.values),
+        OpenApiParameter("since", OpenApiTypes.DATE, description="Events on or after this day"),
+        OpenApiParameter("before", OpenApiTypes.DATE, description="Events before this day"),
+    ]
+)
+class SubscriptionEventListView(SalesList):
+    """MRR changes (new, expansion, contraction, churn, renewal): the facts behind retention."""
+
+    serializer_class = s.SubscriptionEventOut
+    allowed_params = ("account", "subscription", "kind", "since", "before")
+    default_ordering = ("-at", "-id")
+    ordering_fields = {"at": ("at", "id"), "-at": ("-at", "-id")}
+
+    def get_queryset(self):
+        r = self.request
+        return selectors.subscription_event_list(
+            account=query_int(r, "account"),
+            subscription=query_int(r, "subscription"),
+            kind=query_choice(r, "kind", SubscriptionEvent.Kind.values),
+            since=query_date(r, "since"),
+            before=query_date(r, "before"),
+        )
 
 
 class QuotaListView(SalesListCreate):

@@ -20,6 +20,7 @@ urlpatterns = [
     path(
         "subscriptions/<int:pk>/change/", api.SubscriptionChangeView.as_view(), name="api-subscription-change"
     ),
+    path("subscription-events/", api.SubscriptionEventListView.as_view(), name="api-subscription-event-list"),
     path("quotas/", api.QuotaListView.as_view(), name="api-quota-list"),
     path("leads/", api.LeadQueueView.as_view(), name="api-lead-queue"),
     path("leads/<int:pk>/accept/", api.LeadAcceptView.as_view(), name="api-lead-accept"),

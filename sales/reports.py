@@ -9,17 +9,22 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    DateField,
     DecimalField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Min,
+    OuterRef,
     Q,
+    QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, Round, TruncMonth
 from django.utils import timezone
 
 from marketing.models import Contact
@@ -111,26 +116,64 @@ def period_end(period: str, start: dt.date) -> dt.date:
     return dt.date(start.year + month // 12, month % 12 + 1, 1)
 
 
-def quota_attainment(quotas) -> list[dict]:
-    """Each quota with its actual (won revenue or won deals of the rep, or of the team's members) and
-    attainment; one aggregate query per quota, never a loop over deals."""
-    rows = []
-    for quota in quotas:
-        end = period_end(quota.period, quota.period_start)
-        owners = Q(owner=quota.owner_id) if quota.owner_id else Q(owner__sales_teams=quota.team_id)
-        won = Deal.objects.filter(
-            owners, status=Deal.Status.WON, closed_at__date__gte=quota.period_start, closed_at__date__lt=end
-        ).aggregate(revenue=Sum("amount"), deals=Count("id"))
-        actual = (won["revenue"] or Decimal("0")) if quota.metric == "revenue_won" else Decimal(won["deals"])
-        rows.append(
-            {
-                "quota": quota,
-                "actual": actual,
-                "end": end,
-                "attainment": (actual / quota.target).quantize(Decimal("0.0001")) if quota.target else None,
-            }
-        )
-    return rows
+class AddMonths(Func):
+    """``date + n months`` as a date, in SQL (a quota period's end from its start)."""
+
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        day_sql, day_params = compiler.compile(self.source_expressions[0])
+        n_sql, n_params = compiler.compile(self.source_expressions[1])
+        return f"(({day_sql}) + make_interval(months => ({n_sql})::int))::date", [*day_params, *n_params]
+
+
+def _won_in_quota_period(owners: Q, metric: str) -> Subquery:
+    won = Deal.objects.filter(
+        owners,
+        status=Deal.Status.WON,
+        closed_at__date__gte=OuterRef("period_start"),
+        closed_at__date__lt=OuterRef("period_end"),
+    )
+    value = Sum("amount") if metric == "revenue_won" else Count("id")
+    return Subquery(
+        won.order_by().annotate(g=Value(1)).values("g").annotate(v=value).values("v"),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+
+
+def quota_attainment(quotas: QuerySet[Quota]) -> QuerySet[Quota]:
+    """Quotas annotated with ``period_end``, ``actual`` (won revenue or won deals of the rep, or of the
+    team's members, closed inside the period) and ``attainment`` (actual / target): one query for the
+    whole list, whatever its length."""
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+    actual = Case(
+        When(
+            owner__isnull=False,
+            metric="revenue_won",
+            then=Coalesce(_won_in_quota_period(Q(owner=OuterRef("owner_id")), "revenue_won"), zero),
+        ),
+        When(
+            owner__isnull=False,
+            then=Coalesce(_won_in_quota_period(Q(owner=OuterRef("owner_id")), "deals_won"), zero),
+        ),
+        When(
+            metric="revenue_won",
+            then=Coalesce(
+                _won_in_quota_period(Q(owner__sales_teams=OuterRef("team_id")), "revenue_won"), zero
+            ),
+        ),
+        default=Coalesce(_won_in_quota_period(Q(owner__sales_teams=OuterRef("team_id")), "deals_won"), zero),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+    months = Case(When(period="quarter", then=Value(3)), default=Value(1), output_field=IntegerField())
+    return quotas.annotate(period_end=AddMonths(F("period_start"), months)).annotate(
+        actual=actual,
+        attainment=Case(
+            When(target__gt=0, then=Round(F("actual") / F("target"), 4)),
+            default=None,
+            output_field=DecimalField(max_digits=12, decimal_places=4),
+        ),
+    )
 
 
 def weighted_amount() -> ExpressionWrapper:
@@ -155,39 +198,63 @@ def weighted_pipeline_by_month(*, pipeline_id: int | None = None) -> list[dict]:
     )
 
 
+def _forecast_columns(start: dt.date, end: dt.date) -> dict:
+    """Sums for [start, end): won (closed inside it), and open deals expected to close inside it by
+    forecast category, plus their weighted amount."""
+    expected = Q(status="open", expected_close_date__gte=start, expected_close_date__lt=end)
+    columns = {
+        "won": Sum("amount", filter=Q(status="won", closed_at__date__gte=start, closed_at__date__lt=end)),
+        "weighted": Sum(weighted_amount(), filter=expected & ~Q(forecast_category="omitted")),
+    }
+    for category in ("commit", "best_case", "pipeline"):
+        columns[category] = Sum("amount", filter=expected & Q(forecast_category=category))
+    return columns
+
+
 def forecast_by_category(*, start: dt.date, end: dt.date) -> dict[str, Decimal]:
     """Open deals expected to close in [start, end) by forecast category, plus what is already won."""
-    sums = Deal.objects.aggregate(
-        won=Sum("amount", filter=Q(status="won", closed_at__date__gte=start, closed_at__date__lt=end)),
-        commit=Sum(
-            "amount",
-            filter=Q(
-                status="open",
-                forecast_category="commit",
-                expected_close_date__gte=start,
-                expected_close_date__lt=end,
-            ),
-        ),
-        best_case=Sum(
-            "amount",
-            filter=Q(
-                status="open",
-                forecast_category="best_case",
-                expected_close_date__gte=start,
-                expected_close_date__lt=end,
-            ),
-        ),
-        pipeline=Sum(
-            "amount",
-            filter=Q(
-                status="open",
-                forecast_category="pipeline",
-                expected_close_date__gte=start,
-                expected_close_date__lt=end,
-            ),
-        ),
-    )
+    sums = Deal.objects.aggregate(**_forecast_columns(start, end))
     return {key: value or Decimal("0") for key, value in sums.items()}
+
+
+def forecast_by_rep(*, start: dt.date, end: dt.date) -> list[dict]:
+    """Per rep, for [start, end): the revenue quota (rep quotas whose period starts inside it), won, commit,
+    best case, pipeline and weighted, and won + commit against the quota. Two queries, whatever the
+    number of deals or reps."""
+    in_period = Q(status="won", closed_at__date__gte=start, closed_at__date__lt=end) | Q(
+        status="open", expected_close_date__gte=start, expected_close_date__lt=end
+    )
+    rows = {
+        row["owner"]: row
+        for row in Deal.objects.filter(in_period, owner__isnull=False)
+        .values("owner", "owner__full_name", "owner__email")
+        .annotate(**_forecast_columns(start, end))
+        .order_by()
+    }
+    quotas = (
+        Quota.objects.filter(
+            metric="revenue_won", owner__isnull=False, period_start__gte=start, period_start__lt=end
+        )
+        .values("owner", "owner__full_name", "owner__email")
+        .annotate(target=Sum("target"))
+        .order_by()
+    )
+    for quota in quotas:
+        rows.setdefault(quota["owner"], {k: quota[k] for k in ("owner", "owner__full_name", "owner__email")})
+        rows[quota["owner"]]["quota"] = quota["target"]
+    result = []
+    for row in rows.values():
+        for key in ("won", "commit", "best_case", "pipeline", "weighted", "quota"):
+            row[key] = row.get(key) or Decimal("0")
+        row["name"] = row.pop("owner__full_name") or row.pop("owner__email")
+        row.pop("owner__email", None)
+        row["forecast"] = row["won"] + row["commit"]
+        row["attainment"] = (row["won"] / row["quota"]).quantize(Decimal("0.0001")) if row["quota"] else None
+        row["forecast_attainment"] = (
+            (row["forecast"] / row["quota"]).quantize(Decimal("0.0001")) if row["quota"] else None
+        )
+        result.append(row)
+    return sorted(result, key=lambda r: (-r["quota"], -r["forecast"], r["name"]))
 
 
 def quarter_bounds(today: dt.date) -> tuple[dt.date, dt.date]:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from marketing.models import Contact
 
-from .models import Activity, CustomerAccount, Deal, DealContact, Pipeline, Quota, Stage, Subscription
+from .models import (
+    Activity,
+    CustomerAccount,
+    Deal,
+    DealContact,
+    Pipeline,
+    Quota,
+    Stage,
+    Subscription,
+    SubscriptionEvent,
+)
+from .reports import quota_attainment
 
 
 def pipeline_list() -> QuerySet[Pipeline]:
@@ -57,10 +71,17 @@ def activity_list(
     return qs
 
 
-def customer_list(*, search: str = "") -> QuerySet[CustomerAccount]:
+def customer_list(*, search: str = "", with_mrr: bool = False) -> QuerySet[CustomerAccount]:
+    """Customer accounts; ``with_mrr`` adds live MRR and the number of live subscriptions (one query)."""
     qs = CustomerAccount.objects.select_related("company")
     if search:
         qs = qs.filter(company__name__icontains=search)
+    if with_mrr:
+        live = Q(subscriptions__status=Subscription.Status.ACTIVE)
+        qs = qs.annotate(
+            mrr=Coalesce(Sum("subscriptions__mrr", filter=live), Value(Decimal("0"))),
+            live_subscriptions=Count("subscriptions", filter=live),
+        )
     return qs
 
 
@@ -73,8 +94,32 @@ def subscription_list(*, account: int | None = None, status: str = "") -> QueryS
     return qs
 
 
+def subscription_event_list(
+    *,
+    account: int | None = None,
+    subscription: int | None = None,
+    kind: str = "",
+    since=None,
+    before=None,
+) -> QuerySet[SubscriptionEvent]:
+    """MRR changes, filtered by customer, subscription, kind and day range [since, before)."""
+    qs = SubscriptionEvent.objects.select_related("subscription")
+    if account is not None:
+        qs = qs.filter(subscription__account_id=account)
+    if subscription is not None:
+        qs = qs.filter(subscription_id=subscription)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if since is not None:
+        qs = qs.filter(at__date__gte=since)
+    if before is not None:
+        qs = qs.filter(at__date__lt=before)
+    return qs
+
+
 def quota_list() -> QuerySet[Quota]:
-    return Quota.objects.select_related("owner", "team")
+    """Quotas with their actual and attainment (one query, see reports.quota_attainment)."""
+    return quota_attainment(Quota.objects.select_related("owner", "team"))
 
 
 def lead_queue() -> QuerySet[Contact]:

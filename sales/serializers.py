@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import Activity, CustomerAccount, Deal, LeadDecision, Pipeline, Quota, Stage, Subscription
+from .models import (
+    Activity,
+    CustomerAccount,
+    Deal,
+    LeadDecision,
+    Pipeline,
+    Quota,
+    Stage,
+    Subscription,
+    SubscriptionEvent,
+)
 from .models.deals import DealType, ForecastCategory, LossCategory
 
 
@@ -117,6 +127,7 @@ class ActivityOut(serializers.ModelSerializer):
             "done_at",
             "outcome",
             "notes",
+            "content",
             "created_at",
         ]
         read_only_fields = fields
@@ -131,6 +142,9 @@ class ActivityIn(serializers.Serializer):
     done_at = serializers.DateTimeField(required=False, allow_null=True)
     outcome = serializers.CharField(max_length=200, required=False, allow_blank=True)
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    content = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="A content asset shared in this activity"
+    )
 
 
 class CustomerOut(serializers.ModelSerializer):
@@ -164,9 +178,47 @@ class SubscriptionChangeIn(serializers.Serializer):
 
 
 class QuotaOut(serializers.ModelSerializer):
+    period_end = serializers.DateField(read_only=True, help_text="First day after the period")
+    actual = serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, help_text="Won revenue or won deals in the period"
+    )
+    attainment = serializers.DecimalField(
+        max_digits=12, decimal_places=4, read_only=True, allow_null=True, help_text="actual / target"
+    )
+
     class Meta:
         model = Quota
-        fields = ["id", "owner", "team", "period", "period_start", "metric", "target"]
+        fields = [
+            "id",
+            "owner",
+            "team",
+            "period",
+            "period_start",
+            "period_end",
+            "metric",
+            "target",
+            "actual",
+            "attainment",
+        ]
+        read_only_fields = fields
+
+
+class SubscriptionEventOut(serializers.ModelSerializer):
+    account = serializers.IntegerField(source="subscription.account_id", read_only=True)
+
+    class Meta:
+        model = SubscriptionEvent
+        fields = [
+            "id",
+            "subscription",
+            "account",
+            "kind",
+            "at",
+            "mrr_before",
+            "mrr_after",
+            "churn_reason",
+            "deal",
+        ]
         read_only_fields = fields
 
 

@@ -1,7 +1,7 @@
 """Sales facts, in the tenant schema: everything that happens inside the door."""
 
 from .customers import CustomerAccount, Subscription, SubscriptionEvent
-from .deals import Deal, DealContact, DealStageChange, LossCategory, LossReason
+from .deals import Deal, DealContact, DealStageChange, DealType, ForecastCategory, LossCategory, LossReason
 from .leads import LeadDecision, RejectionReason, SalesSettings, Team
 from .pipelines import Pipeline, Stage
 from .work import Activity, Quota
@@ -12,6 +12,8 @@ __all__ = [
     "Deal",
     "DealContact",
     "DealStageChange",
+    "DealType",
+    "ForecastCategory",
     "LeadDecision",
     "LossCategory",
     "LossReason",

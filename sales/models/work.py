@@ -31,6 +31,14 @@ class Activity(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
+    content = models.ForeignKey(
+        "marketing.ContentAsset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sales_shares",
+        help_text="Marketing content shared with the prospect in this activity",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,12 +7,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.validation import clean_into, unknown_fields
-from marketing.models import Contact
+from marketing.models import Contact, ContentAsset
 from marketing.services.campaigns import parse_moment
+from marketing.services.content import content_record_use
 
 from ..models import Activity, Deal
 
-ACTIVITY_FIELDS = ("kind", "subject", "deal", "contact", "due_at", "done_at", "outcome", "notes", "owner")
+ACTIVITY_FIELDS = (
+    "kind",
+    "subject",
+    "deal",
+    "contact",
+    "due_at",
+    "done_at",
+    "outcome",
+    "notes",
+    "owner",
+    "content",
+)
 
 
 def _apply(activity: Activity, data: dict) -> dict:
@@ -30,6 +42,8 @@ def _apply(activity: Activity, data: dict) -> dict:
             activity.deal = _get(Deal, value, key, errors)
         elif key == "contact":
             activity.contact = _get(Contact, value, key, errors)
+        elif key == "content":
+            activity.content = _get(ContentAsset, value, key, errors)
         elif key == "owner":
             activity.owner = _resolve_owner(value, errors)
         else:
@@ -45,23 +59,26 @@ def _apply(activity: Activity, data: dict) -> dict:
     return errors
 
 
-@transaction.atomic
-def activity_create(*, data: dict, actor=None) -> Activity:
-    activity = Activity(owner=actor)
+def _save(activity: Activity, data: dict) -> Activity:
+    shared_before = activity.content_id
     errors = _apply(activity, data)
     if errors:
         raise ValidationError(errors)
     activity.save()
+    if activity.content_id and activity.content_id != shared_before:
+        # Marketing sees how often sales puts its content in front of prospects.
+        content_record_use(asset=activity.content, use="share")
     return activity
+
+
+@transaction.atomic
+def activity_create(*, data: dict, actor=None) -> Activity:
+    return _save(Activity(owner=actor), data)
 
 
 @transaction.atomic
 def activity_update(*, activity: Activity, data: dict) -> Activity:
-    errors = _apply(activity, data)
-    if errors:
-        raise ValidationError(errors)
-    activity.save()
-    return activity
+    return _save(activity, data)
 
 
 @transaction.atomic

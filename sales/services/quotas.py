@@ -37,3 +37,8 @@ def quota_set(
         owner=owner, team=team, period=period, period_start=start, metric=metric, defaults={"target": amount}
     )
     return quota
+
+
+@transaction.atomic
+def quota_delete(*, quota: Quota) -> None:
+    quota.delete()

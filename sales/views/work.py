@@ -8,7 +8,9 @@ from django.db.models import Max, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from .. import reports
+from accounts.portal import ListPage
+
+from .. import reports, selectors
 from ..models import Activity, Subscription
 from ..services import activities as activity_services
 from .common import SalesPage, SalesWritePage
@@ -39,10 +41,27 @@ class ActivityDoneView(SalesWritePage):
         return redirect("sales:my_activities")
 
 
+CUSTOMER_SORTS = {
+    "name": ("company__name", "id"),
+    "-mrr": ("-mrr", "id"),
+    "mrr": ("mrr", "id"),
+    "-name": ("-company__name", "-id"),
+    "since": ("since", "id"),
+    "-since": ("-since", "-id"),
+}
+
+
 class CustomersView(SalesPage):
-    """Renewals due in the next 30, 60 and 90 days, and expansion candidates."""
+    """All customer accounts with live MRR (search, sort, pages), renewals due in the next 30, 60 and 90
+    days, expansion candidates and 90-day retention."""
 
     def get(self, request):
+        listing = ListPage(
+            request,
+            selectors.customer_list(search=request.GET.get("q", "").strip()[:200], with_mrr=True),
+            sorts=CUSTOMER_SORTS,
+            default="-mrr",
+        )
         today = timezone.now().date()
         window = request.GET.get("within", "90")
         days = int(window) if window in ("30", "60", "90") else 90
@@ -62,7 +81,7 @@ class CustomersView(SalesPage):
             .filter(last_growth__lt=since)
             .order_by("-mrr")[:20]
         )
-        context = {
+        context = listing.context() | {
             "renewals": renewals,
             "within": days,
             "candidates": candidates,

@@ -7,6 +7,7 @@ import itertools
 
 from marketing.services.campaigns import campaign_create
 from marketing.services.contacts import company_create, contact_create
+from marketing.services.content import content_create
 
 _seq = itertools.count(1)
 
@@ -26,4 +27,17 @@ def campaign(**data):
     n = next(_seq)
     return campaign_create(
         data={"name": f"Campaign {n}", "channel": "email", "start_date": dt.date(2026, 1, 1), **data}
+    )
+
+
+def content(**data):
+    n = next(_seq)
+    return content_create(
+        data={
+            "title": f"Case study {n}",
+            "kind": "case_study",
+            "funnel_stage": "decision",
+            "url": f"https://example.com/case-{n}",
+            **data,
+        }
     )

@@ -41,6 +41,16 @@ def seed(slug: str, n: int, tag: str) -> dict:
             )
             deal_move(deal=deal, stage=pipeline.stages.get(name="Demo"))
             activity_create(data={"kind": "call", "subject": f"{tag} call {i}", "deal": deal.pk}, actor=rep)
+            activity_create(
+                data={
+                    "kind": "email",
+                    "subject": f"{tag} sent a case study {i}",
+                    "deal": deal.pk,
+                    "content": factories.content(title=f"{tag} case {i}").pk,
+                    "done_at": "2026-01-02T10:00:00Z",
+                },
+                actor=rep,
+            )
             subscription_create(
                 account=account, data={"plan": f"{tag} plan {i}", "mrr": "10", "start_date": "2026-01-01"}
             )
@@ -48,12 +58,15 @@ def seed(slug: str, n: int, tag: str) -> dict:
             lead = factories.contact(first_name=f"{tag}lead{i}")
             contact_change_stage(contact=lead, to_stage="mql")
             quota_set(
-                owner=User.objects.create_user(email=f"{tag}{i}@q.example", full_name="Q", roles=["sales"]),
+                owner=User.objects.create_user(
+                    email=f"{tag}{i}@q.example", full_name=f"{tag} rep {i}", roles=["sales"]
+                ),
                 period="month",
                 period_start="2026-01-01",
                 metric="revenue_won",
                 target="100",
             )
+        quota_set(team=team, period="month", period_start="2026-01-01", metric="deals_won", target="3")
         return {"deal": deal.pk, "account": account.pk, "team": team.pk}
 
 
@@ -64,6 +77,8 @@ LISTS = [
     "/api/v1/customers/",
     "/api/v1/customers/{account}/subscriptions/",
     "/api/v1/quotas/",
+    "/api/v1/subscription-events/",
+    "/api/v1/subscription-events/?account={account}&kind=new",
     "/api/v1/leads/",
 ]
 
@@ -187,3 +202,89 @@ def test_lead_queue_accept_and_reject_through_the_api(tenant_a):
     assert client.get("/api/v1/leads/").json()["results"] == []
     bad = client.post(f"/api/v1/leads/{b.pk}/reject/", {"reason": 999999}, content_type="application/json")
     assert bad.status_code == 400
+
+
+def test_subscription_events_list_with_filters_and_bad_input(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    with schema_context("alpha"):
+        account = customer_account_for(company=factories.company(name="Evented"))
+        other = customer_account_for(company=factories.company(name="Other"))
+        subscription_create(account=other, data={"plan": "Other", "mrr": "50", "start_date": "2026-01-01"})
+    created = client.post(
+        f"/api/v1/customers/{account.pk}/subscriptions/",
+        {"plan": "Team", "mrr": "100", "start_date": "2026-01-01", "renewal_date": "2027-01-01"},
+        content_type="application/json",
+    ).json()
+    for body in ({"action": "change_mrr", "mrr": "150"}, {"action": "churn", "reason": "Budget cut"}):
+        assert (
+            client.post(
+                f"/api/v1/subscriptions/{created['id']}/change/", body, content_type="application/json"
+            ).status_code
+            == 200
+        )
+    events = client.get(f"/api/v1/subscription-events/?account={account.pk}&ordering=at").json()["results"]
+    assert [(e["kind"], e["mrr_before"], e["mrr_after"]) for e in events] == [
+        ("new", "0.00", "100.00"),
+        ("expansion", "100.00", "150.00"),
+        ("churn", "150.00", "0.00"),
+    ]
+    assert events[2]["churn_reason"] == "Budget cut" and {e["account"] for e in events} == {account.pk}
+    churns = client.get("/api/v1/subscription-events/?kind=churn").json()["results"]
+    assert [e["subscription"] for e in churns] == [created["id"]]
+    assert client.get("/api/v1/subscription-events/?since=2999-01-01").json()["results"] == []
+    for query, field in [("kind=upgrade", "kind"), ("since=yesterday", "since"), ("account=x", "account")]:
+        bad = client.get(f"/api/v1/subscription-events/?{query}")
+        assert bad.status_code == 400 and field in bad.json()["error"]["fields"], query
+
+
+def test_quotas_answer_actual_and_attainment(tenant_a):
+    from django.utils import timezone
+
+    from sales.services.deals import deal_close_won
+
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    with schema_context("alpha"):
+        rep = User.objects.filter(roles__contains=["sales"]).first()
+        deal_close_won(deal=deal_create(data={"name": "Won", "amount": "2500"}, actor=rep))
+    month = timezone.now().date().replace(day=1).isoformat()
+    created = client.post(
+        "/api/v1/quotas/",
+        {
+            "owner": rep.pk,
+            "period": "month",
+            "period_start": month,
+            "metric": "revenue_won",
+            "target": "10000",
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["actual"], body["attainment"]) == ("2500.00", "0.2500")
+    listed = client.get("/api/v1/quotas/").json()["results"]
+    assert [(q["id"], q["actual"]) for q in listed] == [(body["id"], "2500.00")]
+
+
+def test_an_activity_can_share_marketing_content(tenant_a):
+    from marketing.models import ContentAsset
+
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    ids = seed("alpha", 1, "share")
+    with schema_context("alpha"):
+        asset = factories.content(title="Pricing one-pager")
+    shared = client.post(
+        "/api/v1/activities/",
+        {"kind": "email", "subject": "Sent pricing", "deal": ids["deal"], "content": asset.pk},
+        content_type="application/json",
+    )
+    assert shared.status_code == 201 and shared.json()["content"] == asset.pk
+    unknown = client.post(
+        "/api/v1/activities/",
+        {"kind": "email", "subject": "x", "deal": ids["deal"], "content": asset.pk + 1000},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 400 and "content" in unknown.json()["error"]["fields"]
+    with schema_context("alpha"):
+        assert ContentAsset.objects.get(pk=asset.pk).share_count == 1  # the refused one did not count
+    page = login("alpha", "sales").get(f"/sales/deals/{ids['deal']}/").content.decode()
+    assert "Pricing one-pager" in page and "Sent pricing" in page

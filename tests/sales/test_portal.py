@@ -21,6 +21,9 @@ PAGES = [
     "/sales/deals/{deal}/",
     "/sales/activities/",
     "/sales/customers/",
+    "/sales/quotas/?period=month&start=2026-01-01",
+    "/sales/quotas/",
+    "/sales/deals/new/",
 ]
 
 
@@ -44,9 +47,18 @@ def test_pages_are_isolated(tenant_a, tenant_b):
     alpha_ids = seed("alpha", 2, "alphacanary")
     seed("beta", 2, "betacanary")
     beta = login("beta", "sales")
-    for path in ["/sales/board/", "/sales/leads/", "/sales/activities/", "/sales/customers/"]:
-        assert b"alphacanary" not in beta.get(path).content
+    for path in [
+        "/sales/board/",
+        "/sales/leads/",
+        "/sales/activities/",
+        "/sales/customers/",
+        "/sales/quotas/?period=month&start=2026-01-01",
+        f"/sales/deals/{seed('beta', 1, 'betadeal')['deal']}/",
+    ]:
+        content = beta.get(path).content
         connection.set_schema_to_public()
+        assert b"alphacanary" not in content, path
+        assert b"betacanary" in content or "/deals/" in path, path  # the page does show beta's own rows
     assert beta.get(f"/sales/deals/{alpha_ids['deal'] + 10_000}/").status_code == 404
 
 
@@ -142,3 +154,112 @@ def test_every_column_gets_its_cards_however_big_the_deals_of_another(tenant_a, 
         deal_move(deal=small, stage=Pipeline.objects.get(name="New business").stages.get(name="Demo"))
     html = login("alpha", "sales").get("/sales/board/").content.decode()
     assert "Minnow" in html and "Whale 5" in html and "Whale 4" not in html
+
+
+def test_quotas_page_sets_shows_and_removes_a_quota(tenant_a):
+    from django.utils import timezone
+
+    from accounts.models import User
+    from sales.models import Quota
+    from sales.services.deals import deal_close_won, deal_create
+
+    with schema_context("alpha"):
+        rep = User.objects.filter(roles__contains=["sales"]).first()
+        deal_close_won(deal=deal_create(data={"name": "Won", "amount": "3000"}, actor=rep))
+    month = timezone.now().date().replace(day=1).isoformat()
+    client = login("alpha", "sales")
+    url = f"/sales/quotas/?period=month&start={month}"
+    assert "No quotas for" in client.get(url).content.decode()
+    connection.set_schema_to_public()
+    bad = client.post(
+        "/sales/quotas/",
+        {
+            "period": "month",
+            "start": month,
+            "assignee": f"rep:{rep.pk}",
+            "metric": "revenue_won",
+            "target": "-1",
+        },
+    )
+    assert bad.status_code == 400 and "target" in bad.context["form"].errors
+    connection.set_schema_to_public()
+    foreign = client.post(
+        "/sales/quotas/",
+        {"period": "month", "start": month, "assignee": "rep:999999", "metric": "revenue_won", "target": "1"},
+    )
+    assert foreign.status_code == 400 and "assignee" in foreign.context["form"].errors
+    connection.set_schema_to_public()
+    saved = client.post(
+        "/sales/quotas/",
+        {
+            "period": "month",
+            "start": month,
+            "assignee": f"rep:{rep.pk}",
+            "metric": "revenue_won",
+            "target": "12000",
+        },
+    )
+    assert saved.status_code == 302 and saved["Location"].endswith(f"?period=month&start={month}")
+    connection.set_schema_to_public()
+    page = client.get(url).content.decode()
+    assert "12,000" in page and "25%" in page  # 3,000 won of 12,000
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        quota = Quota.objects.get(owner=rep, period="month")
+    for role in ("marketing", "leadership"):  # they read sales figures; only sales sets quotas
+        reader = login("alpha", role)
+        read_only = reader.get(url)
+        assert read_only.status_code == 200 and 'data-testid="quota-form"' not in read_only.content.decode()
+        connection.set_schema_to_public()
+        assert reader.post(f"/sales/quotas/{quota.pk}/delete/").status_code == 403
+        connection.set_schema_to_public()
+        refused = reader.post("/sales/quotas/", {"period": "month", "start": month, "target": "1"})
+        assert refused.status_code == 403
+        connection.set_schema_to_public()
+    assert client.post(f"/sales/quotas/{quota.pk}/delete/").status_code == 302
+    with schema_context("alpha"):
+        assert not Quota.objects.filter(pk=quota.pk).exists()
+
+
+def test_open_a_deal_and_edit_its_forecast_from_the_portal(tenant_a):
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        company = factories.company(name="Portal Co")
+        factories.contact(email="buyer@portal.example", company=company)
+    client = login("alpha", "sales")
+    assert client.get("/sales/deals/new/").status_code == 200
+    connection.set_schema_to_public()
+    base = {"name": "Portal deal", "pipeline": "", "deal_type": "new_business", "amount": "4200"}
+    with schema_context("alpha"):
+        base["pipeline"] = Pipeline.objects.get(name="New business").pk
+    for changes, field in [
+        ({"amount": "-3"}, "amount"),
+        ({"contact_email": "nobody@portal.example"}, "contact_email"),
+        ({"expected_close_date": "2001-01-01"}, "expected_close_date"),
+        ({"name": ""}, "name"),
+    ]:
+        response = client.post("/sales/deals/new/", {**base, "forecast_category": "pipeline", **changes})
+        connection.set_schema_to_public()
+        assert response.status_code == 400 and field in response.context["form"].errors, field
+    with schema_context("alpha"):
+        assert not Deal.objects.filter(name="Portal deal").exists()
+    created = client.post(
+        "/sales/deals/new/",
+        {**base, "forecast_category": "pipeline", "contact_email": "BUYER@portal.example"},
+    )
+    assert created.status_code == 302
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        deal = Deal.objects.get(name="Portal deal")
+        assert deal.company.name == "Portal Co" and deal.contacts.get().email == "buyer@portal.example"
+    edit = {"action": "edit", "name": "Portal deal", "amount": "5000", "forecast_category": "commit"}
+    refused = client.post(f"/sales/deals/{deal.pk}/", {**edit, "probability_override": "140"})
+    assert refused.status_code == 400 and "probability_override" in refused.context["edit_form"].errors
+    connection.set_schema_to_public()
+    assert client.post(f"/sales/deals/{deal.pk}/", edit).status_code == 302
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        deal.refresh_from_db()
+        assert (deal.amount, deal.forecast_category) == (5000, "commit")
+    assert login("alpha", "leadership").post(f"/sales/deals/{deal.pk}/", edit).status_code == 403

@@ -11,8 +11,15 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from sales.models import Deal, Pipeline, Team
-from sales.reports import forecast_by_category, quota_attainment, weighted_pipeline_by_month
+from sales.models import Deal, Pipeline, Quota, Team
+from sales.reports import (
+    forecast_by_category,
+    forecast_by_rep,
+    period_end,
+    quarter_bounds,
+    quota_attainment,
+    weighted_pipeline_by_month,
+)
 from sales.services.deals import deal_close_won, deal_create, deal_move
 from sales.services.quotas import quota_set
 
@@ -63,13 +70,13 @@ def test_attainment_for_a_rep_and_a_team(alpha):
     team_quota = quota_set(
         team=team, period="quarter", period_start=quarter_start, metric="deals_won", target="4"
     )
-    rows = {row["quota"].pk: row for row in quota_attainment([rep_quota, team_quota])}
-    assert rows[rep_quota.pk]["actual"] == Decimal("10000.00") and rows[rep_quota.pk][
-        "attainment"
-    ] == Decimal("0.5")
-    assert rows[team_quota.pk]["actual"] == Decimal("3") and rows[team_quota.pk]["attainment"] == Decimal(
-        "0.75"
-    )
+    rows = {q.pk: q for q in quota_attainment(Quota.objects.filter(pk__in=[rep_quota.pk, team_quota.pk]))}
+    assert rows[rep_quota.pk].actual == Decimal("10000.00")
+    assert rows[rep_quota.pk].attainment == Decimal("0.5")
+    assert rows[team_quota.pk].actual == Decimal("3")
+    assert rows[team_quota.pk].attainment == Decimal("0.75")
+    assert rows[team_quota.pk].period_end == period_end("quarter", quarter_start)
+    assert rows[rep_quota.pk].period_end == period_end("month", this_month)
 
 
 def test_weighted_pipeline_and_forecast(alpha):
@@ -104,7 +111,54 @@ def test_weighted_pipeline_and_forecast(alpha):
         "commit": Decimal("10000.00"),
         "best_case": Decimal("5000.00"),
         "pipeline": Decimal("0"),
+        "weighted": Decimal("12000.00"),
     }
+
+
+def test_forecast_by_rep_against_quota(alpha):
+    # given: Sara has a 20,000 quarter quota, won 4,000 this quarter, commits 6,000 and has 3,000 best case;
+    # a deal of next quarter and an omitted one do not count; Otto has no quota and one pipeline deal.
+    sara = User.objects.get(email="sara@alpha.example")
+    otto = User.objects.create_user(email="otto@alpha.example", full_name="Otto", roles=["sales"])
+    start, end = quarter_bounds(timezone.now().date())
+    last_day = end - dt.timedelta(days=1)
+    quota_set(owner=sara, period="quarter", period_start=start, metric="revenue_won", target="20000")
+    deal_close_won(deal=deal_create(data={"name": "Won", "amount": "4000"}, actor=sara))
+    for name, amount, category, close in [
+        ("Commit", "6000", "commit", last_day),
+        ("Best", "3000", "best_case", last_day),
+        ("Omitted", "7000", "omitted", last_day),
+        ("Next quarter", "9000", "commit", end + dt.timedelta(days=5)),
+    ]:
+        deal_create(
+            data={
+                "name": name,
+                "amount": amount,
+                "forecast_category": category,
+                "expected_close_date": close,
+            },
+            actor=sara,
+        )
+    deal_create(data={"name": "Otto's", "amount": "1000", "expected_close_date": last_day}, actor=otto)
+
+    # when
+    rows = {row["owner"]: row for row in forecast_by_rep(start=start, end=end)}
+
+    # then
+    assert set(rows) == {sara.pk, otto.pk}
+    s = rows[sara.pk]
+    assert (s["quota"], s["won"], s["commit"], s["best_case"], s["pipeline"]) == (
+        Decimal("20000.00"),
+        Decimal("4000.00"),
+        Decimal("6000.00"),
+        Decimal("3000.00"),
+        Decimal("0"),
+    )
+    assert s["forecast"] == Decimal("10000.00") and s["forecast_attainment"] == Decimal("0.5")
+    assert s["attainment"] == Decimal("0.2")
+    o = rows[otto.pk]
+    assert o["pipeline"] == Decimal("1000.00") and o["quota"] == 0 and o["attainment"] is None
+    assert o["weighted"] == Decimal("100.00")  # first stage of New business: 10 %
 
 
 def test_closed_summary_matches_hand_computed_values(alpha):
