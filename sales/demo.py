@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from marketing.models import Contact, LifecycleStage, StageTransition
+from marketing.models import Contact, ContentAsset, LifecycleStage, StageTransition
 
 from .models import (
     Activity,
@@ -66,6 +66,11 @@ def _generate(rng: random.Random, now: dt.datetime) -> None:
     stages = {s.name: s for s in pipeline.stages.all()}
     open_stages = [stages[n] for n in ("Qualification", "Discovery", "Demo", "Proposal", "Negotiation")]
     reasons = list(LossReason.objects.all())
+    # Collateral reps send: marketing's consideration and decision content (its share counters are the
+    # marketing demo's own figures).
+    collateral = list(
+        ContentAsset.objects.filter(funnel_stage__in=["consideration", "decision"]).order_by("id")
+    )
     entered = {
         (row["contact_id"], row["to_stage"]): row["at"]
         for row in StageTransition.objects.filter(
@@ -157,9 +162,10 @@ def _generate(rng: random.Random, now: dt.datetime) -> None:
         updates.append(deal)
         for n in range(rng.randint(2, 5)):
             done = deal.created_at + (path_end - deal.created_at) * rng.random()
+            kind = rng.choice(["call", "email", "meeting", "demo", "follow_up"])
             activities.append(
                 Activity(
-                    kind=rng.choice(["call", "email", "meeting", "demo", "follow_up"]),
+                    kind=kind,
                     subject=f"{['Discovery call', 'Demo', 'Follow-up', 'Pricing call', 'Check-in'][n]}"
                     f" with {contact.first_name}",
                     deal=deal,
@@ -168,6 +174,9 @@ def _generate(rng: random.Random, now: dt.datetime) -> None:
                     due_at=done,
                     done_at=done,
                     outcome="Went well",
+                    content=rng.choice(collateral)
+                    if collateral and kind == "email" and rng.random() < 0.6
+                    else None,
                 )
             )
         if outcome == "open" and rng.random() < 0.5:

@@ -13,7 +13,7 @@ def test_demo_history_is_consistent_and_applied_once(tenant_a):
     from marketing import demo as marketing_demo
     from marketing.models import Campaign, Contact, Touchpoint
     from sales import demo as sales_demo
-    from sales.models import CustomerAccount, Deal, DealStageChange, Subscription
+    from sales.models import Activity, CustomerAccount, Deal, DealStageChange, Subscription
 
     assert marketing_demo.seed(tenant=tenant_a) and sales_demo.seed(tenant=tenant_a)
     assert not marketing_demo.seed(tenant=tenant_a) and not sales_demo.seed(tenant=tenant_a)
@@ -35,3 +35,6 @@ def test_demo_history_is_consistent_and_applied_once(tenant_a):
         # deals come from contacts that had marketing touchpoints
         assert not Deal.objects.annotate(t=Count("lead__touchpoints")).filter(t=0).exists()
         assert CustomerAccount.objects.exists() and Subscription.objects.filter(status="cancelled").exists()
+        # reps share marketing's content with prospects, so deal pages show it
+        assert Activity.objects.filter(content__isnull=False, kind="email").exists()
+        assert not Activity.objects.filter(content__isnull=False).exclude(kind="email").exists()
