@@ -45,6 +45,18 @@ class PortalView(View):
         )
 
 
+def posted_object_or_404(queryset, request, field: str):
+    """The row whose id a form posted in ``field``: a missing, foreign or malformed id is the same 404
+    (never a 500 from ``int('abc')``)."""
+    from django.http import Http404
+    from django.shortcuts import get_object_or_404
+
+    value = request.POST.get(field, "")
+    if not value.isdigit() or len(value) > 18:
+        raise Http404
+    return get_object_or_404(queryset, pk=int(value))
+
+
 class ListPage:
     """Search, an allow-listed sort and pagination for a portal list.
 

@@ -111,6 +111,12 @@ def scoring_rule_update(*, rule: ScoringRule, data: dict) -> ScoringRule:
     return rule
 
 
+@transaction.atomic
+def scoring_rule_delete(*, rule: ScoringRule) -> None:
+    """Remove a rule; scores change at the next recompute."""
+    rule.delete()
+
+
 def _fit_select(ids: list[int] | None):
     """SELECT id, fit points per contact: one CASE per active fit rule, joins allowed."""
     rules = list(ScoringRule.objects.filter(kind=ScoringRule.Kind.FIT, is_active=True))

@@ -4,9 +4,10 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.portal import posted_object_or_404
 from accounts.throttle import over_limit
 
 from .. import selectors
@@ -81,7 +82,7 @@ class ScoringView(MarketingPage):
     def post(self, request):
         action = request.POST.get("action")
         if action == "delete":
-            get_object_or_404(ScoringRule, pk=request.POST.get("rule")).delete()
+            services.scoring_rule_delete(rule=posted_object_or_404(ScoringRule, request, "rule"))
             messages.info(request, "Rule deleted. Scores change at the next recompute.")
             return redirect("marketing:scoring")
         if action == "recompute":

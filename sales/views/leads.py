@@ -3,10 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from accounts.portal import ListPage
+from accounts.portal import ListPage, posted_object_or_404
 from marketing.models import Contact
 
 from ..models import RejectionReason, SalesSettings, Team
@@ -43,7 +43,7 @@ class LeadQueueView(SalesPage):
         return render(request, "sales/lead_queue.html", context)
 
     def post(self, request):  # PortalView requires sales:write for any POST
-        lead = get_object_or_404(Contact, pk=request.POST.get("lead"))
+        lead = posted_object_or_404(Contact, request, "lead")
         action = request.POST.get("action")
         try:
             if action == "accept":

@@ -263,3 +263,14 @@ def test_open_a_deal_and_edit_its_forecast_from_the_portal(tenant_a):
         deal.refresh_from_db()
         assert (deal.amount, deal.forecast_category) == (5000, "commit")
     assert login("alpha", "leadership").post(f"/sales/deals/{deal.pk}/", edit).status_code == 403
+
+
+def test_a_malformed_or_foreign_posted_id_is_a_404_not_a_500(tenant_a):
+    sales, marketer = login("alpha", "sales"), login("alpha", "marketing")
+    for value in ("abc", "", "1e3", "9" * 30, "-1", "999999"):
+        assert sales.post("/sales/leads/", {"lead": value, "action": "accept"}).status_code == 404, value
+        connection.set_schema_to_public()
+        assert (
+            marketer.post("/marketing/scoring/", {"rule": value, "action": "delete"}).status_code == 404
+        ), value
+        connection.set_schema_to_public()
