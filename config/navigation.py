@@ -47,6 +47,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("My activities", "sales:my_activities", "✓"),
             NavItem("Customers", "sales:customers", "♻"),
             NavItem("Quotas & forecast", "sales:quotas", "◎"),
+            NavItem("Set-up", "sales:setup", "⚙", write=True),
         ),
     ),
     NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),

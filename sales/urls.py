@@ -17,6 +17,8 @@ urlpatterns = [
     path("activities/", views.MyActivitiesView.as_view(), name="my_activities"),
     path("activities/<int:pk>/done/", views.ActivityDoneView.as_view(), name="activity_done"),
     path("customers/", views.CustomersView.as_view(), name="customers"),
+    path("setup/", views.SalesSetupView.as_view(), name="setup"),
+    path("setup/pipelines/<int:pk>/", views.PipelineSetupView.as_view(), name="setup_pipeline"),
     path("quotas/", views.QuotasView.as_view(), name="quotas"),
     path("quotas/<int:pk>/delete/", views.QuotaDeleteView.as_view(), name="quota_delete"),
 ]

@@ -5,6 +5,7 @@ from .dashboard import DashboardView
 from .deals import DealCreateView, DealDetailView, DealMoveView
 from .leads import LeadQueueView
 from .quotas import QuotaDeleteView, QuotasView
+from .setup import PipelineSetupView, SalesSetupView
 from .work import ActivityDoneView, CustomersView, MyActivitiesView
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "DashboardView",
     "LeadQueueView",
     "MyActivitiesView",
+    "PipelineSetupView",
+    "SalesSetupView",
     "QuotaDeleteView",
     "QuotasView",
 ]

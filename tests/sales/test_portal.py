@@ -270,7 +270,7 @@ def test_a_malformed_or_foreign_posted_id_is_a_404_not_a_500(tenant_a):
     for value in ("abc", "", "1e3", "9" * 30, "-1", "999999"):
         assert sales.post("/sales/leads/", {"lead": value, "action": "accept"}).status_code == 404, value
         connection.set_schema_to_public()
-        assert (
-            marketer.post("/marketing/scoring/", {"rule": value, "action": "delete"}).status_code == 404
-        ), value
+        assert marketer.post("/marketing/scoring/", {"rule": value, "action": "delete"}).status_code == 404, (
+            value
+        )
         connection.set_schema_to_public()
