@@ -351,8 +351,10 @@ def _contacts(rng, companies, campaigns, start, now) -> list[tuple[Contact, list
         path = rng.choices(paths, weights)[0]
         history, moment = [], created
         for stage in path:
+            if moment > now:  # a young contact has not got that far yet (no pile-up of stages "today")
+                break
             history.append((stage, moment))
-            moment = min(now, moment + dt.timedelta(days=rng.uniform(1, 30)))
+            moment = moment + dt.timedelta(days=rng.uniform(1, 30))
         title, seniority = rng.choice(TITLES)
         first, last = rng.choice(FIRST), rng.choice(LAST)
         stage, changed = history[-1]

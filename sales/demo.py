@@ -9,6 +9,7 @@ import random
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -58,6 +59,15 @@ def _reps() -> list[User]:
     team, _ = Team.objects.get_or_create(name="EMEA")
     team.members.set(reps)
     return reps
+
+
+SUBJECTS = {
+    "call": ("Discovery call", "Pricing call"),
+    "email": ("Sent follow-up notes", "Sent material"),
+    "meeting": ("Kick-off meeting", "Meeting with the buying team"),
+    "demo": ("Product demo", "Technical deep-dive"),
+    "follow_up": ("Follow-up", "Check-in"),
+}
 
 
 def _generate(rng: random.Random, now: dt.datetime) -> None:
@@ -166,8 +176,7 @@ def _generate(rng: random.Random, now: dt.datetime) -> None:
             activities.append(
                 Activity(
                     kind=kind,
-                    subject=f"{['Discovery call', 'Demo', 'Follow-up', 'Pricing call', 'Check-in'][n]}"
-                    f" with {contact.first_name}",
+                    subject=f"{SUBJECTS[kind][n % 2]} with {contact.first_name}",
                     deal=deal,
                     contact=contact,
                     owner=deal.owner,
@@ -270,24 +279,36 @@ def _customers(rng, won, now) -> None:
 
 
 def _quotas(reps, now) -> None:
+    """Monthly revenue quotas per rep and a quarterly deal quota for the team, set a little above what each
+    rep (and the team) won per month over the last half year, so attainment looks like a real quarter."""
     today = now.date()
     quarter_start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    won = Deal.objects.filter(status="won", closed_at__gte=now - dt.timedelta(days=182))
+    per_rep = dict(won.values("owner").annotate(total=Sum("amount")).values_list("owner", "total"))
     rows = []
     for offset in range(3):
         month = (quarter_start.month - 1 + offset) % 12 + 1
         year = quarter_start.year + (quarter_start.month - 1 + offset) // 12
         for rep in reps:
+            monthly = (per_rep.get(rep.pk) or Decimal("60000")) / 6 * Decimal("1.15")
             rows.append(
                 Quota(
                     owner=rep,
                     period="month",
                     period_start=dt.date(year, month, 1),
                     metric="revenue_won",
-                    target=Decimal("40000"),
+                    target=max(Decimal("10000"), (monthly / 5000).quantize(Decimal("1")) * 5000),
                 )
             )
     team = Team.objects.get(name="EMEA")
+    team_deals = won.filter(owner__sales_teams=team).count() / 2 * 1.15  # half a year: two quarters
     rows.append(
-        Quota(team=team, period="quarter", period_start=quarter_start, metric="deals_won", target=Decimal(30))
+        Quota(
+            team=team,
+            period="quarter",
+            period_start=quarter_start,
+            metric="deals_won",
+            target=Decimal(max(10, round(team_deals))),
+        )
     )
     Quota.objects.bulk_create(rows, ignore_conflicts=True)

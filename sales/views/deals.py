@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -170,7 +171,11 @@ class DealDetailView(SalesPage):
                 .select_related("campaign", "content")
                 .order_by("-occurred_at")[:50]
             )
-        activities = list(deal.activities.select_related("owner", "content").order_by("-created_at")[:50])
+        activities = list(
+            deal.activities.select_related("owner", "content")
+            .annotate(moment=Coalesce("done_at", "due_at", "created_at"))
+            .order_by("-moment", "-id")[:50]
+        )
         errors = forms_in_error or {}
         context = {
             "deal": deal,

@@ -45,9 +45,9 @@ class SalesSetupView(SalesWritePage):
         context = {
             "settings_row": SalesSettings.objects.filter(pk=1).first() or SalesSettings(),
             "pipelines": list(
-                Pipeline.objects.annotate(open_deals=Count("deals", filter=OPEN_DEALS)).prefetch_related(
-                    Prefetch("stages", queryset=Stage.objects.order_by("position"))
-                )
+                Pipeline.objects.annotate(open_deals=Count("deals", filter=OPEN_DEALS))
+                .prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("position")))
+                .order_by("position", "id")
             ),
             "loss_reasons": list(LossReason.objects.order_by("category", "name")),
             "categories": LossCategory.choices,
