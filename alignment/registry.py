@@ -1,0 +1,563 @@
+"""The metric registry: every metric of ``../shared/metrics.md``, registered once.
+
+Each entry says what the number means (label, formula), how to read it (unit, which direction is better),
+who owns it (marketing, sales or both), for which period granularities it is stored and by which dimensions
+it can be broken down. The engine (``alignment.engine``) holds one SQL computation per key; a key whose facts
+arrive with a later module (shared goals, objections, the alignment score) says so in ``needs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
+GRANULARITIES = (DAY, WEEK, MONTH, QUARTER)
+ALL_PERIODS = GRANULARITIES
+REPORT_PERIODS = (WEEK, MONTH, QUARTER)
+
+CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE = "channel", "campaign", "segment", "team", "rep", "pipeline"
+DIMENSIONS = (CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE)
+
+MARKETING, SALES = "marketing", "sales"
+BOTH = (MARKETING, SALES)
+
+UP, DOWN = "up", "down"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    formula: str
+    unit: str  # count | ratio | currency | days | hours | months | index
+    better: str  # up | down
+    owners: tuple[str, ...]
+    periods: tuple[str, ...] = REPORT_PERIODS
+    dimensions: tuple[str, ...] = ()
+    view: str = "period"  # period | cohort | snapshot
+    needs: str = ""  # facts that arrive with a later module, if any
+    notes: str = ""
+    tags: tuple[str, ...] = field(default=())
+
+
+_METRICS = [
+    # Funnel volumes (stage entries from the transition history, never the current stage).
+    Metric(
+        "leads",
+        "Leads",
+        "contacts entering the lead stage in P",
+        "count",
+        UP,
+        (MARKETING,),
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "mqls",
+        "MQLs",
+        "contacts entering MQL in P (tenant MQL rule, versioned)",
+        "count",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "sals",
+        "SALs",
+        "MQLs accepted by sales in P",
+        "count",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT, REP),
+    ),
+    Metric(
+        "sqls",
+        "SQLs",
+        "contacts entering SQL in P",
+        "count",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "opportunities",
+        "Opportunities",
+        "contacts entering opportunity in P",
+        "count",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "new_customers",
+        "New customers",
+        "contacts entering customer in P",
+        "count",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "mql_to_sql_rate",
+        "MQL to SQL rate (period)",
+        "SQL entries in P / MQL entries in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "mql_to_sql_rate_cohort",
+        "MQL to SQL rate (cohort)",
+        "MQLs created in P that reached SQL within W days / MQLs created in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT),
+        view="cohort",
+        notes="Not final until W (the cohort window) has passed.",
+    ),
+    Metric(
+        "mql_acceptance_rate",
+        "MQL acceptance rate",
+        "accepted / (accepted + rejected), MQLs decided in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, SEGMENT, REP),
+    ),
+    Metric(
+        "speed_to_lead_median",
+        "Speed to lead (median)",
+        "median of first sales touch - MQL time, in business hours",
+        "hours",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, CHANNEL),
+    ),
+    Metric(
+        "speed_to_lead_p90",
+        "Speed to lead (p90)",
+        "90th percentile of first sales touch - MQL time",
+        "hours",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, CHANNEL),
+    ),
+    Metric(
+        "sla_attainment",
+        "SLA attainment",
+        "MQLs touched within the SLA / MQLs whose SLA window ended in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (REP, TEAM),
+    ),
+    # Sales outcomes.
+    Metric(
+        "win_rate",
+        "Win rate",
+        "won / (won + lost), deals closed in P",
+        "ratio",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "win_rate_cohort",
+        "Win rate (creation cohort)",
+        "deals created in P won within W / deals created in P and closed within W",
+        "ratio",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE),
+        view="cohort",
+    ),
+    Metric(
+        "revenue_won",
+        "Revenue won",
+        "sum of amount of deals won in P",
+        "currency",
+        UP,
+        (SALES,),
+        ALL_PERIODS,
+        (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "deals_won",
+        "Deals won",
+        "number of deals won in P",
+        "count",
+        UP,
+        (SALES,),
+        ALL_PERIODS,
+        (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "average_deal_size",
+        "Average deal size",
+        "sum(amount of deals won in P) / number won in P",
+        "currency",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "sales_cycle_mean",
+        "Sales cycle (mean)",
+        "mean of won_at - created_at over deals won in P",
+        "days",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE),
+    ),
+    Metric(
+        "sales_cycle_median",
+        "Sales cycle (median)",
+        "median of won_at - created_at over deals won in P",
+        "days",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE),
+    ),
+    Metric(
+        "lead_to_close_median",
+        "Lead to close (median)",
+        "median of won_at - the lead's first stage entry, deals won in P",
+        "days",
+        DOWN,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "stage_conversion",
+        "Stage conversion",
+        "deals leaving a stage in P for the next stage / deals leaving it",
+        "ratio",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (PIPELINE,),
+    ),
+    Metric(
+        "time_in_stage_median",
+        "Time in stage (median)",
+        "median days in a stage, stays ended in P",
+        "days",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (PIPELINE,),
+    ),
+    Metric(
+        "pipeline_created",
+        "Pipeline created",
+        "sum of amount of deals created in P",
+        "currency",
+        UP,
+        BOTH,
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN, REP, TEAM, PIPELINE),
+    ),
+    Metric(
+        "weighted_pipeline",
+        "Weighted pipeline",
+        "open deals at the end of P: amount x probability (deal override, else stage)",
+        "currency",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM, PIPELINE),
+        view="snapshot",
+    ),
+    Metric(
+        "pipeline_coverage",
+        "Pipeline coverage",
+        "open pipeline closing in P / (target for P - won in P)",
+        "ratio",
+        UP,
+        (SALES,),
+        (MONTH, QUARTER),
+        (TEAM, REP),
+        needs="shared goals (targets)",
+    ),
+    Metric(
+        "pipeline_velocity",
+        "Pipeline velocity",
+        "(open qualified deals x win rate x average deal size) / average cycle length, same trailing window",
+        "currency",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (PIPELINE, TEAM),
+        notes="Revenue per day.",
+    ),
+    Metric(
+        "goal_attainment",
+        "Goal attainment",
+        "actual(metric, P) / target(metric, P)",
+        "ratio",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+        (TEAM,),
+        needs="shared goals",
+    ),
+    # Marketing's contribution.
+    Metric(
+        "marketing_sourced_pipeline",
+        "Marketing-sourced pipeline",
+        "amount of deals created in P whose originating touch is a marketing campaign",
+        "currency",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "marketing_sourced_share",
+        "Marketing-sourced share",
+        "sourced / all pipeline created in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+    ),
+    Metric(
+        "marketing_influenced_pipeline",
+        "Marketing-influenced pipeline",
+        "amount of deals created in P with a marketing touch within lookback L before creation",
+        "currency",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+        notes="Not additive with sourced.",
+    ),
+    Metric(
+        "marketing_spend",
+        "Marketing spend",
+        "campaign cost lines dated in P",
+        "currency",
+        DOWN,
+        (MARKETING,),
+        ALL_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "cost_per_lead",
+        "Cost per lead",
+        "spend(P) / leads whose creation touch is the campaign, in P",
+        "currency",
+        DOWN,
+        (MARKETING,),
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "cost_per_mql",
+        "Cost per MQL",
+        "spend(P) / MQLs of the campaign in P",
+        "currency",
+        DOWN,
+        (MARKETING,),
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "cost_per_sql",
+        "Cost per SQL",
+        "spend(P) / SQLs of the campaign in P",
+        "currency",
+        DOWN,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "cost_per_deal",
+        "Cost per deal",
+        "spend(P) / deals of the campaign created in P",
+        "currency",
+        DOWN,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "campaign_roi",
+        "Campaign ROI",
+        "(attributed revenue - spend) / spend, per attribution model",
+        "ratio",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN),
+        notes="States the attribution model.",
+    ),
+    # Unit economics and retention.
+    Metric(
+        "cac",
+        "CAC",
+        "(marketing spend + sales cost) in P / new customers in P",
+        "currency",
+        DOWN,
+        BOTH,
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "cac_payback_months",
+        "CAC payback",
+        "CAC / (new-customer average MRR x gross margin)",
+        "months",
+        DOWN,
+        BOTH,
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "ltv",
+        "LTV",
+        "average MRR x gross margin / monthly revenue churn rate (lifetime capped)",
+        "currency",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "logo_churn",
+        "Logo churn",
+        "customers lost in P / customers at the start of P",
+        "ratio",
+        DOWN,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "gross_revenue_churn",
+        "Gross revenue churn",
+        "(churned MRR + contraction MRR) in P / MRR at the start of P",
+        "ratio",
+        DOWN,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "net_revenue_retention",
+        "Net revenue retention",
+        "(start MRR + expansion - contraction - churned) / start MRR, customers active at the start of P",
+        "ratio",
+        UP,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "expansion_rate",
+        "Expansion rate",
+        "expansion MRR in P / start MRR",
+        "ratio",
+        UP,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    # Lead quality and sends.
+    Metric(
+        "lead_quality_index",
+        "Lead quality index",
+        "acceptance, SQL rate, win rate and average deal size of a campaign's leads relative to the tenant "
+        "average, combined with weights",
+        "index",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN, SEGMENT),
+    ),
+    Metric(
+        "send_to_lead_lag_median",
+        "Send to lead lag (median)",
+        "median of lead created - send time, leads touched by a send in P",
+        "days",
+        DOWN,
+        (MARKETING,),
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "send_to_lead_lag_p80",
+        "Send to lead lag (p80)",
+        "80th percentile of lead created - send time",
+        "days",
+        DOWN,
+        (MARKETING,),
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "send_to_lead_within_7d",
+        "Leads within 7 days of a send",
+        "share of send leads created within 7 days",
+        "ratio",
+        UP,
+        (MARKETING,),
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "send_to_lead_within_30d",
+        "Leads within 30 days of a send",
+        "share of send leads created within 30 days",
+        "ratio",
+        UP,
+        (MARKETING,),
+        (MONTH, QUARTER),
+        (CHANNEL, CAMPAIGN),
+    ),
+    # Shared work (the facts come with the alignment II module).
+    Metric(
+        "objection_impact",
+        "Objection impact",
+        "frequency per 100 deals; win rate with vs without the objection; share of losses per category",
+        "ratio",
+        DOWN,
+        BOTH,
+        (MONTH, QUARTER),
+        needs="objections",
+    ),
+    Metric(
+        "alignment_score",
+        "Alignment score",
+        "weighted sum of SLA attainment, acceptance rate, loss-reason coverage, feedback closure, joint-goal "
+        "attainment and attribution coverage (components always shown)",
+        "index",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+        needs="shared goals, objections and feedback",
+    ),
+]
+
+REGISTRY: dict[str, Metric] = {}
+for _metric in _METRICS:
+    if _metric.key in REGISTRY:  # pragma: no cover - caught by the registry test at import
+        raise ValueError(f"Metric {_metric.key!r} registered twice")
+    REGISTRY[_metric.key] = _metric
+
+
+def get(key: str) -> Metric:
+    return REGISTRY[key]

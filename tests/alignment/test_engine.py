@@ -1,0 +1,229 @@
+"""The metric engine: hand-computed values on a small fixture, empty periods as no data, reruns that change
+nothing, incremental runs equal to a full recompute, dirty-day triggers and the one-run-at-a-time lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from alignment import engine, registry
+from alignment.models import DirtyDay, MetricValue
+from marketing.models import Contact, CostLine, StageTransition
+from sales.models import Deal, LossReason
+from sales.services.deals import deal_create
+from tests.marketing import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def at(month: int, day: int) -> dt.datetime:
+    return dt.datetime(2026, month, day, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def alpha(tenant_a):
+    with schema_context("alpha"):
+        yield tenant_a
+
+
+@pytest.fixture
+def facts(alpha):
+    """Campaign A (email) and B (paid social); four contacts with dated stage entries; four closed deals."""
+    a = factories.campaign(name="A", channel="email")
+    b = factories.campaign(name="B", channel="paid_social")
+    history = {
+        a: [("lead", at(3, 5)), ("mql", at(3, 10)), ("sql", at(4, 2))],
+        b: [("mql", at(4, 3)), ("sql", at(4, 10))],
+        None: [("lead", at(4, 15))],
+    }
+    rows = []
+    for campaign, entries in history.items():
+        contact = factories.contact()
+        Contact.objects.filter(pk=contact.pk).update(first_touch_campaign=campaign)
+        rows += [StageTransition(contact=contact, to_stage=stage, at=moment) for stage, moment in entries]
+    second_a = factories.contact()
+    Contact.objects.filter(pk=second_a.pk).update(first_touch_campaign=a)
+    rows += [
+        StageTransition(contact=second_a, to_stage="lead", at=at(3, 20)),
+        StageTransition(contact=second_a, to_stage="mql", at=at(3, 25)),
+    ]
+    StageTransition.objects.filter(contact__in=Contact.objects.all()).delete()  # only the dated history
+    StageTransition.objects.bulk_create(rows)
+    deals = {}
+    for name, amount, status, created, closed, campaign in [
+        ("d1", "1000", "won", at(3, 1), at(4, 5), a),
+        ("d2", "3000", "won", at(3, 15), at(4, 20), b),
+        ("d3", "2000", "lost", at(4, 1), at(4, 25), a),
+        ("d4", "500", "won", at(4, 2), at(5, 2), None),
+    ]:
+        deal = deal_create(data={"name": name, "amount": amount})
+        lost = (
+            {"loss_category": "pricing", "loss_reason": LossReason.objects.first()}
+            if status == "lost"
+            else {}
+        )
+        Deal.objects.filter(pk=deal.pk).update(
+            status=status, created_at=created, closed_at=closed, source_campaign=campaign, **lost
+        )
+        deals[name] = deal
+    CostLine.objects.bulk_create(
+        [
+            CostLine(campaign=a, date=dt.date(2026, 3, 31), amount=Decimal("300")),
+            CostLine(campaign=b, date=dt.date(2026, 4, 1), amount=Decimal("700")),
+        ]
+    )
+    return {"a": a, "b": b, **deals}
+
+
+def value(metric, month, dimension="", dimension_value=""):
+    row = MetricValue.objects.filter(
+        metric=metric,
+        granularity="month",
+        period_start=dt.date(2026, month, 1),
+        dimension=dimension,
+        dimension_value=str(dimension_value),
+    ).first()
+    return None if row is None else row.value
+
+
+def snapshot() -> dict:
+    return {
+        (v.metric, v.granularity, v.period_start, v.dimension, v.dimension_value): (
+            v.value,
+            v.numerator,
+            v.denominator,
+        )
+        for v in MetricValue.objects.all()
+    }
+
+
+def test_hand_computed_month_values(facts):
+    engine.run(full=True)
+    a = facts["a"].pk
+    # March: leads c1 (A) + c2 (A) = 2; MQLs c1, c2 = 2 (both A, channel email); SQLs none -> rate 0 / 2 = 0
+    assert (value("leads", 3), value("mqls", 3), value("sqls", 3)) == (2, 2, 0)
+    assert value("mqls", 3, "campaign", a) == 2 and value("mqls", 3, "channel", "email") == 2
+    assert value("mql_to_sql_rate", 3) == 0
+    # April: leads c4 (no campaign) = 1; MQLs c3 (B) = 1; SQLs c1 (A) + c3 (B) = 2 -> rate 2 / 1 = 2
+    assert (value("leads", 4), value("mqls", 4), value("sqls", 4)) == (1, 1, 2)
+    assert value("leads", 4, "campaign", engine.NONE) == 1
+    assert value("mql_to_sql_rate", 4) == 2
+    # April, channel email: one SQL and no MQL -> no data, never a division by zero
+    assert value("mql_to_sql_rate", 4, "channel", "email") is None
+    # May has no stage entries at all: nothing stored, shown as no data
+    assert value("mql_to_sql_rate", 5) is None
+    # Deals closed in April: d1 won 1000, d2 won 3000, d3 lost -> win rate 2/3, revenue 4000, average 2000
+    assert value("win_rate", 4).quantize(Decimal("0.0001")) == Decimal("0.6667")
+    assert (value("deals_won", 4), value("revenue_won", 4), value("average_deal_size", 4)) == (2, 4000, 2000)
+    # by campaign: A closed d1 (won) and d3 (lost) -> 1/2; B closed d2 (won) -> 1
+    assert value("win_rate", 4, "campaign", a) == Decimal("0.5")
+    assert value("win_rate", 4, "campaign", facts["b"].pk) == 1
+    # May: d4 won 500 -> win rate 1, average 500
+    assert (value("win_rate", 5), value("average_deal_size", 5)) == (1, 500)
+    # Pipeline created by creation month: March d1 1000 + d2 3000; April d3 2000 + d4 500
+    assert (value("pipeline_created", 3), value("pipeline_created", 4)) == (4000, 2500)
+    # Spend by cost-line date: March 300 (A, email), April 700 (B, paid social)
+    assert (value("marketing_spend", 3), value("marketing_spend", 4, "channel", "paid_social")) == (300, 700)
+    # every stored value names the definition version it used
+    assert set(MetricValue.objects.values_list("definition", flat=True)) == {engine.current_definition().pk}
+
+
+def test_quarter_and_week_buckets(facts):
+    engine.run(full=True)
+    q2 = MetricValue.objects.get(
+        metric="sqls", granularity="quarter", period_start=dt.date(2026, 4, 1), dimension=""
+    )
+    assert q2.value == 2
+    q1 = MetricValue.objects.get(
+        metric="leads", granularity="quarter", period_start=dt.date(2026, 1, 1), dimension=""
+    )
+    assert q1.value == 2
+    # 10 March 2026 is a Tuesday: its week starts on Monday 9 March
+    week = MetricValue.objects.get(
+        metric="mqls", granularity="week", period_start=dt.date(2026, 3, 9), dimension=""
+    )
+    assert week.value == 1
+
+
+def test_a_rerun_changes_nothing(facts):
+    engine.run(full=True)
+    before = {v.pk: (v.value, v.computed_at) for v in MetricValue.objects.all()}
+    again = engine.run(full=True)
+    assert again.values_written == 0
+    assert {v.pk: (v.value, v.computed_at) for v in MetricValue.objects.all()} == before
+
+
+def test_incremental_equals_a_full_recompute_after_writes(facts):
+    engine.run(full=True)
+    DirtyDay.objects.all().delete()
+    # given: writes in several periods, including a deletion and an edit
+    contact = factories.contact()
+    StageTransition.objects.create(contact=contact, to_stage="mql", at=at(5, 9))
+    StageTransition.objects.filter(to_stage="lead", at=at(4, 15)).delete()
+    Deal.objects.filter(pk=facts["d2"].pk).update(amount=Decimal("5000"))
+    CostLine.objects.create(campaign=facts["b"], date=dt.date(2026, 6, 3), amount=Decimal("50"))
+    assert DirtyDay.objects.exists()
+    # when
+    run = engine.run()
+    incremental = snapshot()
+    engine.run(full=True)
+    # then
+    assert run.days > 0 and not DirtyDay.objects.exists()
+    assert incremental == snapshot()
+    assert value("leads", 4) == 0  # April still has other stage entries; its only lead is gone
+    assert value("leads", 4, "campaign", engine.NONE) is None  # that group is gone: its stale value too
+    assert value("revenue_won", 4) == 6000
+    assert value("mqls", 5) == 1 and value("marketing_spend", 6) == 50
+
+
+def test_triggers_mark_the_days_a_write_touches(alpha):
+    DirtyDay.objects.all().delete()
+    deal = deal_create(data={"name": "Marked", "amount": "1"})
+    Deal.objects.filter(pk=deal.pk).update(closed_at=at(2, 14), status="won")
+    days = set(DirtyDay.objects.values_list("day", flat=True))
+    assert dt.date(2026, 2, 14) in days and deal.created_at.date() in days
+
+
+def test_the_engine_never_runs_in_public_or_twice_at_once(alpha, django_db_blocker):
+    import threading
+
+    connection.set_schema_to_public()
+    with pytest.raises(RuntimeError):
+        engine.run(full=True)
+    connection.set_tenant(alpha)
+    # another connection holds the workspace's lock: this run steps aside
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        from django.db import connections, transaction
+
+        with django_db_blocker.unblock(), schema_context("alpha"):
+            with transaction.atomic(), connections["default"].cursor() as cursor:
+                assert engine._locked(cursor)
+                held.set()
+                release.wait(10)
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        assert engine.run(full=True) is None
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def test_the_registry_describes_every_metric_once():
+    assert len(registry.REGISTRY) == len({m.key for m in registry._METRICS})
+    for metric in registry.REGISTRY.values():
+        assert metric.unit in {"count", "ratio", "currency", "days", "hours", "months", "index"}, metric.key
+        assert metric.better in {"up", "down"} and set(metric.owners) <= {"marketing", "sales"}
+        assert set(metric.periods) <= set(registry.GRANULARITIES) and metric.periods
+        assert set(metric.dimensions) <= set(registry.DIMENSIONS)
+    # everything the engine computes is registered, for the periods it is registered for
+    assert set(registry.REGISTRY) >= engine.COMPUTED
