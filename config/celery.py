@@ -81,6 +81,9 @@ def send_to_platform(task: Task, /, **options: Any):
     return task.apply_async(headers=headers, **options)
 
 
+METRICS_REFRESH_SECONDS = 45  # with the dispatch jitter, a write shows in the metrics within a minute
+
+
 def _schedule() -> dict[str, dict[str, Any]]:
     """The whole periodic schedule. Per-tenant work goes through the dispatcher, one entry per job."""
     from django.conf import settings
@@ -98,6 +101,19 @@ def _schedule() -> dict[str, dict[str, Any]]:
             "task": "tenancy.dispatch_to_tenants",
             "schedule": crontab(hour=2, minute=15),
             "kwargs": {"task_name": "marketing.rescore_all", "period_seconds": DAY},
+            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
+        },
+        # Metrics: the periods touched by new facts refresh within a minute; a full recompute nightly.
+        "alignment-refresh-metrics": {
+            "task": "tenancy.dispatch_to_tenants",
+            "schedule": METRICS_REFRESH_SECONDS,
+            "kwargs": {"task_name": "alignment.refresh_metrics", "period_seconds": METRICS_REFRESH_SECONDS},
+            "options": {"expires": METRICS_REFRESH_SECONDS, "headers": {"_schema_name": PUBLIC}},
+        },
+        "alignment-nightly-recompute": {
+            "task": "tenancy.dispatch_to_tenants",
+            "schedule": crontab(hour=3, minute=30),
+            "kwargs": {"task_name": "alignment.recompute_metrics", "period_seconds": DAY},
             "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
         },
         "marketing-segment-sizes": {

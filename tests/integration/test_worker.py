@@ -71,3 +71,59 @@ def test_dispatcher_in_the_worker_reaches_every_ready_tenant_and_no_other(
                 assert AsyncResult(task_id, app=app).get(timeout=60)["postgres"] == schema
     finally:
         Tenant.objects.filter(slug__in=[t.slug for t in extra]).delete()
+
+
+def test_the_metric_dispatcher_computes_each_tenant_in_its_own_schema(celery_worker, queue_name, committed):
+    from celery.result import AsyncResult
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from alignment.models import MetricValue
+    from config.celery import app
+    from sales.services.deals import deal_create
+
+    made = {}
+    for schema, amount in (("alpha", "111"), ("beta", "222")):
+        with schema_context(schema):
+            made[schema] = deal_create(data={"name": f"Metric {schema}", "amount": amount}).pk
+    try:
+        with real_broker():
+            sent = send_to_platform(
+                dispatch_to_tenants,
+                kwargs={"task_name": "alignment.recompute_metrics", "period_seconds": 1},
+                queue=queue_name,
+            ).get(timeout=60)
+            assert sorted(sent) == ["alpha", "beta"]
+            for task_id in sent.values():
+                assert AsyncResult(task_id, app=app).get(timeout=120)["values_written"] >= 0
+        from django.db.models import Sum
+
+        from sales.models import Deal
+
+        for schema in ("alpha", "beta"):
+            with schema_context(schema):
+                deal = Deal.objects.get(pk=made[schema])
+                expected = Deal.objects.filter(created_at__date=deal.created_at.date()).aggregate(
+                    s=Sum("amount")
+                )
+                stored = MetricValue.objects.get(
+                    metric="pipeline_created",
+                    granularity="day",
+                    dimension="",
+                    period_start=deal.created_at.date(),
+                )
+                assert stored.value == expected["s"], schema  # each schema's own deals, computed in it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'public' AND table_name LIKE 'alignment_%%'"
+            )
+            assert cursor.fetchone()[0] == 0  # nothing of the engine exists, or was written, in public
+    finally:
+        from sales.models import Deal
+
+        for schema, pk in made.items():
+            with schema_context(schema):
+                Deal.objects.filter(pk=pk).delete()
+                MetricValue.objects.all().delete()
+        connection.set_schema_to_public()
