@@ -71,6 +71,7 @@ def test_worker_settings_reuse_connections_and_cache_tenants():
 
 
 def test_the_whole_schedule_goes_through_the_dispatcher():
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
     schedule = app.conf.beat_schedule
     assert schedule
     for entry in schedule.values():
