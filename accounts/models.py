@@ -149,3 +149,8 @@ class ApiKey(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.state == "active"
+
+
+def acting_user(request) -> User | None:
+    """The workspace user behind a request, for "by" fields; None for an API key or an anonymous caller."""
+    return request.user if isinstance(request.user, User) else None

@@ -7,17 +7,18 @@ dimension, dimension value, definition version) and upserted.
   removes values of recomputed periods that no longer exist (a deleted fact), so a rerun changes nothing.
 - A full run recomputes every period; an incremental run recomputes only the periods holding the days that
   the fact-table triggers marked dirty since the last run.
-- One run per workspace at a time: a transaction-scoped advisory lock on the schema name; a second run
-  returns at once and leaves the work to the first (the dirty marks it did not take stay for the next).
+- One run per workspace at a time (``accounts.locks.try_workspace_lock``): a second run returns at once and
+  leaves the work to the first (the dirty marks it did not take stay for the next).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+
+from accounts.locks import try_workspace_lock
 
 from . import registry
 from .models import DefinitionVersion, EngineRun
@@ -31,9 +32,10 @@ class Computation:
     expressions (numerator, denominator, value) over the grouped rows."""
 
     ts: str  # the timestamp or date column that places a fact in a period
-    source: str  # FROM ... JOIN ... WHERE ...
+    source: str  # FROM ... JOIN ...
     dimensions: dict[str, str]  # dimension name -> SQL expression
     select: dict[str, tuple[str, str, str]]
+    where: str = "TRUE"  # which fact rows count
 
 
 def _rate(num: str, den: str) -> tuple[str, str, str]:
@@ -52,8 +54,8 @@ COMPUTATIONS: list[Computation] = [
         ts="t.at",
         source="""marketing_stagetransition t
             JOIN marketing_contact c ON c.id = t.contact_id
-            LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id
-            WHERE t.to_stage IN ('lead', 'mql', 'sql', 'opportunity', 'customer')""",
+            LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id""",
+        where="t.to_stage IN ('lead', 'mql', 'sql', 'opportunity', 'customer')",
         dimensions=CAMPAIGN_DIMS,
         select={
             "leads": _count("COUNT(*) FILTER (WHERE t.to_stage = 'lead')"),
@@ -81,8 +83,8 @@ COMPUTATIONS: list[Computation] = [
     Computation(
         ts="dl.closed_at",
         source="""sales_deal dl
-            LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
-            WHERE dl.status IN ('won', 'lost') AND dl.closed_at IS NOT NULL""",
+            LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id""",
+        where="dl.status IN ('won', 'lost')",
         dimensions={**CAMPAIGN_DIMS, registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
         select={
             "win_rate": _rate("COUNT(*) FILTER (WHERE dl.status = 'won')", "COUNT(*)"),
@@ -135,7 +137,6 @@ def _statement(comp: Computation, grain: str, keys: list[str]) -> str:
         + " ELSE '' END"
     )
     sets = ", ".join([f"({bucket})", *[f"({bucket}, {e})" for e in dims.values()]])
-    where = "AND" if "WHERE" in comp.source else "WHERE"
     chosen = [(key, comp.select[key]) for key in keys]
     columns = ", ".join(
         f"({num})::numeric AS n{i}, ({den})::numeric AS d{i}, ({val})::numeric AS v{i}"
@@ -150,7 +151,9 @@ def _statement(comp: Computation, grain: str, keys: list[str]) -> str:
         FROM (
             SELECT {bucket} AS period_start, {dimension} AS dimension, {value} AS dimension_value, {columns}
             FROM {comp.source}
-            {where} {comp.ts} IS NOT NULL
+            WHERE ({comp.where}) AND {comp.ts} IS NOT NULL
+              AND (%(since)s::date IS NULL OR {comp.ts} >= %(since)s::date)
+              AND (%(until)s::date IS NULL OR {comp.ts} < %(until)s::date)
               AND (%(periods)s::date[] IS NULL OR {bucket} = ANY(%(periods)s::date[]))
             GROUP BY GROUPING SETS ({sets})
         ) g
@@ -196,33 +199,25 @@ def current_definition() -> DefinitionVersion:
     return version or DefinitionVersion.objects.create()
 
 
-def _locked(cursor) -> bool:
-    cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext('alignment-engine:' || current_schema()))")
-    return bool(cursor.fetchone()[0])
-
-
-def _compute(cursor, *, definition: DefinitionVersion, periods: dict[str, list[dt.date]] | None) -> int:
-    """Recompute every computed metric for the given periods of each granularity (all when None)."""
+def _compute(cursor, *, definition: DefinitionVersion, periods: dict[str, tuple] | None) -> int:
+    """Recompute every computed metric for the given periods of each granularity (all when None).
+    ``periods`` maps a granularity to (period starts, first day, day after the last period)."""
     written = 0
     for grain in registry.GRANULARITIES:
-        grain_periods = None if periods is None else periods.get(grain, [])
-        if grain_periods is not None and not grain_periods:
+        if periods is not None and grain not in periods:
             continue
+        starts, since, until = periods[grain] if periods is not None else (None, None, None)
         cursor.execute(TEMP_TABLE)
         cursor.execute("TRUNCATE _alignment_values")
         keys_for_grain = []
         for comp in COMPUTATIONS:
-            keys = [k for k in comp.select if grain in registry.get(k).periods]
-            if not keys:
-                continue
-            keys_for_grain += keys
-            cursor.execute(_statement(comp, grain, keys), {"periods": grain_periods})
-        params = {
-            "grain": grain,
-            "definition": definition.pk,
-            "metrics": keys_for_grain,
-            "periods": grain_periods,
-        }
+            keys = [k for k in comp.select if grain in registry.REGISTRY[k].periods]
+            if keys:
+                keys_for_grain += keys
+                cursor.execute(
+                    _statement(comp, grain, keys), {"periods": starts, "since": since, "until": until}
+                )
+        params = {"grain": grain, "definition": definition.pk, "metrics": keys_for_grain, "periods": starts}
         cursor.execute(UPSERT, params)
         written += cursor.rowcount
         cursor.execute(PRUNE, params)
@@ -230,44 +225,41 @@ def _compute(cursor, *, definition: DefinitionVersion, periods: dict[str, list[d
     return written
 
 
-def _periods_of(days: list[dt.date]) -> dict[str, list[dt.date]]:
-    def start(day: dt.date, grain: str) -> dt.date:
-        if grain == registry.DAY:
-            return day
-        if grain == registry.WEEK:
-            return day - dt.timedelta(days=day.weekday())
-        if grain == registry.MONTH:
-            return day.replace(day=1)
-        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-
-    return {grain: sorted({start(day, grain) for day in days}) for grain in registry.GRANULARITIES}
+# The periods holding the dirty days, per granularity, with the date range they span (so the fact scans
+# can use their time indexes); bucketed by PostgreSQL itself, as the computations bucket.
+PERIODS_OF_DAYS = """
+SELECT g, array_agg(DISTINCT date_trunc(g, d)::date), min(date_trunc(g, d))::date,
+       (max(date_trunc(g, d))
+        + CASE g WHEN 'quarter' THEN interval '3 months' ELSE ('1 ' || g)::interval END)::date
+FROM unnest(%(days)s::date[]) AS d, unnest(%(grains)s::text[]) AS g
+GROUP BY g
+"""
 
 
 def run(*, full: bool = False, definition: DefinitionVersion | None = None) -> EngineRun | None:
-    """One engine run for the current workspace. Returns None when another run holds the lock, and an unsaved
-    record when an incremental run finds nothing to do."""
+    """One engine run for the current workspace. Returns None when another run holds the lock, and an
+    unsaved record when an incremental run finds nothing to do."""
     if connection.schema_name == "public":
         raise RuntimeError("The metric engine runs in a workspace schema, never in public.")
-    definition = definition or current_definition()
     with transaction.atomic(), connection.cursor() as cursor:
-        if not _locked(cursor):
+        if not try_workspace_lock(cursor, "alignment.engine"):
             return None
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # periods are UTC days, as the dirty-day triggers mark
+        definition = definition or current_definition()
         record = EngineRun(
             kind=EngineRun.Kind.FULL if full else EngineRun.Kind.INCREMENTAL, definition=definition
         )
+        # Only marks committed now are taken; a write committing meanwhile keeps its mark for next time.
+        cursor.execute("DELETE FROM alignment_dirtyday RETURNING day")
+        days = sorted({row[0] for row in cursor.fetchall()})
+        record.days = len(days)
         if full:
-            cursor.execute(
-                "DELETE FROM alignment_dirtyday WHERE id <= (SELECT max(id) FROM alignment_dirtyday)"
-            )
             periods = None
+        elif not days:
+            return record  # nothing changed: nothing to store
         else:
-            # Only marks committed now are taken; a write committing meanwhile keeps its mark for next time.
-            cursor.execute("DELETE FROM alignment_dirtyday RETURNING day")
-            days = sorted({row[0] for row in cursor.fetchall()})
-            record.days = len(days)
-            if not days:
-                return record  # nothing changed: nothing to store
-            periods = _periods_of(days)
+            cursor.execute(PERIODS_OF_DAYS, {"days": days, "grains": list(registry.GRANULARITIES)})
+            periods = {grain: (starts, since, until) for grain, starts, since, until in cursor.fetchall()}
         record.values_written = _compute(cursor, definition=definition, periods=periods)
         record.finished_at = timezone.now()
         record.save()

@@ -92,7 +92,6 @@ class DirtyDay(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     day = models.DateField()
-    marked_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return str(self.day)

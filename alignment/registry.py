@@ -8,11 +8,10 @@ arrive with a later module (shared goals, objections, the alignment score) says 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
 GRANULARITIES = (DAY, WEEK, MONTH, QUARTER)
-ALL_PERIODS = GRANULARITIES
 REPORT_PERIODS = (WEEK, MONTH, QUARTER)
 
 CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE = "channel", "campaign", "segment", "team", "rep", "pipeline"
@@ -37,7 +36,6 @@ class Metric:
     view: str = "period"  # period | cohort | snapshot
     needs: str = ""  # facts that arrive with a later module, if any
     notes: str = ""
-    tags: tuple[str, ...] = field(default=())
 
 
 _METRICS = [
@@ -49,7 +47,7 @@ _METRICS = [
         "count",
         UP,
         (MARKETING,),
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT),
     ),
     Metric(
@@ -59,7 +57,7 @@ _METRICS = [
         "count",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT),
     ),
     Metric(
@@ -69,7 +67,7 @@ _METRICS = [
         "count",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT, REP),
     ),
     Metric(
@@ -79,7 +77,7 @@ _METRICS = [
         "count",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT),
     ),
     Metric(
@@ -89,7 +87,7 @@ _METRICS = [
         "count",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT),
     ),
     Metric(
@@ -99,7 +97,7 @@ _METRICS = [
         "count",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, SEGMENT),
     ),
     Metric(
@@ -193,7 +191,7 @@ _METRICS = [
         "currency",
         UP,
         (SALES,),
-        ALL_PERIODS,
+        GRANULARITIES,
         (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
     ),
     Metric(
@@ -203,7 +201,7 @@ _METRICS = [
         "count",
         UP,
         (SALES,),
-        ALL_PERIODS,
+        GRANULARITIES,
         (REP, TEAM, PIPELINE, CHANNEL, CAMPAIGN),
     ),
     Metric(
@@ -273,7 +271,7 @@ _METRICS = [
         "currency",
         UP,
         BOTH,
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN, REP, TEAM, PIPELINE),
     ),
     Metric(
@@ -358,7 +356,7 @@ _METRICS = [
         "currency",
         DOWN,
         (MARKETING,),
-        ALL_PERIODS,
+        GRANULARITIES,
         (CHANNEL, CAMPAIGN),
     ),
     Metric(
@@ -557,7 +555,3 @@ for _metric in _METRICS:
     if _metric.key in REGISTRY:  # pragma: no cover - caught by the registry test at import
         raise ValueError(f"Metric {_metric.key!r} registered twice")
     REGISTRY[_metric.key] = _metric
-
-
-def get(key: str) -> Metric:
-    return REGISTRY[key]

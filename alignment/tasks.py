@@ -3,20 +3,21 @@ from __future__ import annotations
 from config.celery import tenant_task
 
 
-@tenant_task(name="alignment.refresh_metrics", acks_late=True)
-def refresh_metrics(*, tenant_schema: str) -> dict | None:
-    """Every minute: recompute the periods whose facts changed (incremental). Skipped while another run for
-    the workspace holds its lock; the marks it leaves are taken next time."""
+def _run(*, full: bool) -> dict | None:
     from .engine import run
 
-    record = run()
+    record = run(full=full)
     return None if record is None else {"days": record.days, "values_written": record.values_written}
+
+
+@tenant_task(name="alignment.refresh_metrics", acks_late=True)
+def refresh_metrics(*, tenant_schema: str) -> dict | None:
+    """Every 45 s: recompute the periods whose facts changed (incremental). Skipped while another run for
+    the workspace holds its lock; the marks it leaves are taken next time."""
+    return _run(full=False)
 
 
 @tenant_task(name="alignment.recompute_metrics", acks_late=True)
 def recompute_metrics(*, tenant_schema: str) -> dict | None:
     """Nightly: the full recompute, the correctness oracle (a rerun writes nothing when all is in step)."""
-    from .engine import run
-
-    record = run(full=True)
-    return None if record is None else {"days": record.days, "values_written": record.values_written}
+    return _run(full=True)

@@ -84,44 +84,35 @@ def send_to_platform(task: Task, /, **options: Any):
 METRICS_REFRESH_SECONDS = 45  # with the dispatch jitter, a write shows in the metrics within a minute
 
 
+def _per_tenant(task_name: str, schedule: Any, period_seconds: float) -> dict[str, Any]:
+    """A schedule entry that fans ``task_name`` out to every ready tenant, expiring after one period."""
+    return {
+        "task": "tenancy.dispatch_to_tenants",
+        "schedule": schedule,
+        "kwargs": {"task_name": task_name, "period_seconds": period_seconds},
+        "options": {"expires": period_seconds, "headers": {"_schema_name": PUBLIC}},
+    }
+
+
 def _schedule() -> dict[str, dict[str, Any]]:
     """The whole periodic schedule. Per-tenant work goes through the dispatcher, one entry per job."""
     from django.conf import settings
 
     period = settings.TANDEM_DISPATCH_SECONDS
     return {
-        "tenant-housekeeping": {
-            "task": "tenancy.dispatch_to_tenants",
-            "schedule": period,
-            "kwargs": {"task_name": "accounts.housekeeping", "period_seconds": period},
-            "options": {"expires": period, "headers": {"_schema_name": PUBLIC}},
-        },
+        "tenant-housekeeping": _per_tenant("accounts.housekeeping", period, period),
         # Scores decay with time: every contact is rescored once a day.
-        "marketing-nightly-rescore": {
-            "task": "tenancy.dispatch_to_tenants",
-            "schedule": crontab(hour=2, minute=15),
-            "kwargs": {"task_name": "marketing.rescore_all", "period_seconds": DAY},
-            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
-        },
+        "marketing-nightly-rescore": _per_tenant("marketing.rescore_all", crontab(hour=2, minute=15), DAY),
+        "marketing-segment-sizes": _per_tenant(
+            "marketing.record_segment_sizes", crontab(hour=3, minute=0), DAY
+        ),
         # Metrics: the periods touched by new facts refresh within a minute; a full recompute nightly.
-        "alignment-refresh-metrics": {
-            "task": "tenancy.dispatch_to_tenants",
-            "schedule": METRICS_REFRESH_SECONDS,
-            "kwargs": {"task_name": "alignment.refresh_metrics", "period_seconds": METRICS_REFRESH_SECONDS},
-            "options": {"expires": METRICS_REFRESH_SECONDS, "headers": {"_schema_name": PUBLIC}},
-        },
-        "alignment-nightly-recompute": {
-            "task": "tenancy.dispatch_to_tenants",
-            "schedule": crontab(hour=3, minute=30),
-            "kwargs": {"task_name": "alignment.recompute_metrics", "period_seconds": DAY},
-            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
-        },
-        "marketing-segment-sizes": {
-            "task": "tenancy.dispatch_to_tenants",
-            "schedule": crontab(hour=3, minute=0),
-            "kwargs": {"task_name": "marketing.record_segment_sizes", "period_seconds": DAY},
-            "options": {"expires": DAY, "headers": {"_schema_name": PUBLIC}},
-        },
+        "alignment-refresh-metrics": _per_tenant(
+            "alignment.refresh_metrics", METRICS_REFRESH_SECONDS, METRICS_REFRESH_SECONDS
+        ),
+        "alignment-nightly-recompute": _per_tenant(
+            "alignment.recompute_metrics", crontab(hour=3, minute=30), DAY
+        ),
     }
 
 

@@ -32,7 +32,7 @@ from .services import segments as segment_services
 from .services.touchpoints import touchpoint_create, touchpoints_record
 
 
-def _actor(request):
+def acting_user(request):
     from accounts.models import User
 
     return request.user if isinstance(request.user, User) else None
@@ -136,7 +136,7 @@ class ContactListView(MarketingListCreate):
         )
 
     def create_object(self, data, request):
-        return contact_services.contact_create(data=data, actor=_actor(request), source=c.Source.API)
+        return contact_services.contact_create(data=data, actor=acting_user(request), source=c.Source.API)
 
 
 class ContactDetailView(MarketingDetail):
@@ -147,7 +147,7 @@ class ContactDetailView(MarketingDetail):
         return selectors.contact_list()
 
     def update_object(self, obj, data, request):
-        contact_services.contact_update(contact=obj, data=data, actor=_actor(request))
+        contact_services.contact_update(contact=obj, data=data, actor=acting_user(request))
 
     def delete_object(self, obj, request):
         obj.delete()
@@ -167,7 +167,7 @@ class ContactStageView(TenantAPIView):
         contact_services.contact_change_stage(
             contact=contact,
             to_stage=data.validated_data["to_stage"],
-            actor=_actor(request),
+            actor=acting_user(request),
             rule="api",
             reason=data.validated_data.get("reason", ""),
         )
@@ -222,7 +222,7 @@ class CampaignListView(MarketingListCreate):
         )
 
     def create_object(self, data, request):
-        return campaign_services.campaign_create(data=data, actor=_actor(request))
+        return campaign_services.campaign_create(data=data, actor=acting_user(request))
 
 
 class CampaignDetailView(MarketingDetail):
@@ -233,7 +233,7 @@ class CampaignDetailView(MarketingDetail):
         return selectors.campaign_list()
 
     def update_object(self, obj, data, request):
-        campaign_services.campaign_update(campaign=obj, data=data, actor=_actor(request))
+        campaign_services.campaign_update(campaign=obj, data=data, actor=acting_user(request))
 
     def delete_object(self, obj, request):
         campaign_services.campaign_delete(campaign=obj)
@@ -255,7 +255,9 @@ class CampaignCostListView(_CampaignChild):
         return selectors.campaign_costs(self.campaign())
 
     def create_object(self, data, request):
-        return campaign_services.cost_line_add(campaign=self.campaign(), data=data, actor=_actor(request))
+        return campaign_services.cost_line_add(
+            campaign=self.campaign(), data=data, actor=acting_user(request)
+        )
 
 
 class CampaignSendListView(_CampaignChild):
@@ -324,7 +326,7 @@ class ContentListView(MarketingListCreate):
         upload = request.FILES.get("file")
         if upload is not None:
             data["file"] = upload
-        return content_services.content_create(data=data, actor=_actor(request))
+        return content_services.content_create(data=data, actor=acting_user(request))
 
 
 class ContentDetailView(MarketingDetail):
@@ -426,7 +428,7 @@ class SegmentListView(MarketingListCreate):
         return selectors.segment_list(search=self.request.query_params.get("search", "")[:200])
 
     def create_object(self, data, request):
-        return segment_services.segment_create(data=data, actor=_actor(request))
+        return segment_services.segment_create(data=data, actor=acting_user(request))
 
 
 class SegmentDetailView(MarketingDetail):
@@ -513,7 +515,7 @@ class ScoringRuleDetailView(MarketingDetail):
         scoring_services.scoring_rule_update(rule=obj, data=data)
 
     def delete_object(self, obj, request):
-        obj.delete()
+        scoring_services.scoring_rule_delete(rule=obj)
 
 
 class MqlRuleView(MarketingList):
@@ -533,7 +535,7 @@ class MqlRuleView(MarketingList):
     def post(self, request):
         data = s.MqlRuleIn(data=request.data)
         data.is_valid(raise_exception=True)
-        rule = scoring_services.mql_rule_update(actor=_actor(request), **data.validated_data)
+        rule = scoring_services.mql_rule_update(actor=acting_user(request), **data.validated_data)
         return Response(s.MqlRuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -552,7 +554,7 @@ class LeadFormListView(MarketingListCreate):
     def create_object(self, data, request):
         from .services.forms import form_create
 
-        return form_create(data=data, actor=_actor(request))
+        return form_create(data=data, actor=acting_user(request))
 
 
 class LeadFormDetailView(MarketingDetail):
@@ -617,7 +619,7 @@ class ImportListView(MarketingListCreate):
             mapping=mapping,
             dry_run=data["dry_run"],
             all_or_nothing=data["all_or_nothing"],
-            actor=_actor(request),
+            actor=acting_user(request),
         )
 
 

@@ -13,18 +13,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from .models import Campaign, Company, Contact, CostLine, Touchpoint
+from .models import Campaign, Company, Contact, Touchpoint
 
 CHUNK_ROWS = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -143,10 +142,6 @@ TOUCHPOINT_COLUMNS = (
     ("utm_campaign", "utm_campaign"), ("utm_term", "utm_term"), ("utm_content", "utm_content"),
     ("referrer", "referrer"), ("url", "url"), ("external_id", "external_id"),
 )  # fmt: skip
-COST_COLUMNS = (
-    ("campaign", "campaign_id"), ("campaign_name", "campaign__name"), ("date", "date"), ("amount", "amount"),
-    ("note", "note"),
-)  # fmt: skip
 
 
 def contacts_export(queryset: QuerySet[Contact]) -> Export:
@@ -159,29 +154,10 @@ def companies_export(queryset: QuerySet[Company]) -> Export:
 
 def campaigns_export(queryset: QuerySet[Campaign]) -> Export:
     """Campaigns with their total spend so far (a subquery, so filters on the list do not multiply it)."""
-    spend = (
-        CostLine.objects.filter(campaign=OuterRef("pk"))
-        .order_by()
-        .values("campaign")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    annotated = queryset.annotate(export_spend=Coalesce(Subquery(spend), Decimal("0")))
-    return _export(annotated, CAMPAIGN_COLUMNS)
+    from .reports import _spend_subquery
+
+    return _export(queryset.annotate(export_spend=_spend_subquery()), CAMPAIGN_COLUMNS)
 
 
 def touchpoints_export(queryset: QuerySet[Touchpoint]) -> Export:
     return _export(queryset, TOUCHPOINT_COLUMNS)
-
-
-def costs_export(queryset: QuerySet[CostLine]) -> Export:
-    return _export(queryset, COST_COLUMNS)
-
-
-EXPORTS: dict[str, Callable[[QuerySet], Export]] = {
-    "contacts": contacts_export,
-    "companies": companies_export,
-    "campaigns": campaigns_export,
-    "touchpoints": touchpoints_export,
-    "costs": costs_export,
-}

@@ -134,7 +134,8 @@ class ContentForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["campaigns"].queryset = Campaign.objects.order_by("-start_date")[:200]
+        # Newest campaigns first; not sliced, since Django filters this queryset to validate the ticked ones.
+        self.fields["campaigns"].queryset = Campaign.objects.order_by("-start_date", "-id")
         if self.instance.pk and not self.is_bound:
             self.initial["tags"] = ", ".join(self.instance.tags)
 
@@ -155,7 +156,7 @@ class SegmentForm(forms.Form):
     def clean_definition(self):
         raw = self.cleaned_data.get("definition") or ""
         if not raw.strip():
-            return {"match": "all", "conditions": []}
+            return {}
         try:
             value = json.loads(raw)
         except ValueError as exc:

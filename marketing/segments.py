@@ -100,7 +100,10 @@ class DefinitionError(Exception):
 
 
 def compile_definition(definition: dict) -> Q:
-    """The filter for ``definition``. Raises ValidationError({"definition": [...]}) naming the path."""
+    """The filter for ``definition``. Raises ValidationError({"definition": [...]}) naming the path. An empty
+    definition (``{}``, as a static segment or an API call without one stores it) matches everyone."""
+    if definition == {}:
+        return Q()
     try:
         counter = [0]
         return _group(definition, "", 0, counter)

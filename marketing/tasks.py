@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from accounts.locks import try_workspace_lock
 from config.celery import tenant_task
-
-# A whole-tenant rescore never runs twice at once: a transaction-level advisory lock.
-_RESCORE_LOCK = 0x7E4A1001
 
 
 @tenant_task(name="marketing.rescore_contacts", acks_late=True)
@@ -22,8 +20,7 @@ def rescore_all(*, tenant_schema: str) -> int | None:
     from .services.scoring import scores_recompute
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RESCORE_LOCK])
-        if not cursor.fetchone()[0]:
+        if not try_workspace_lock(cursor, "marketing.rescore"):  # this workspace's rescore is running
             return None
         return scores_recompute()
 

@@ -29,7 +29,7 @@ from .services import leads as lead_services
 from .services.quotas import quota_set
 
 
-def _actor(request) -> User | None:
+def acting_user(request) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
@@ -92,7 +92,7 @@ class DealListView(SalesListCreate):
         )
 
     def create_object(self, data, request):
-        return deal_services.deal_create(data=data, actor=_actor(request))
+        return deal_services.deal_create(data=data, actor=acting_user(request))
 
 
 class DealDetailView(SalesDetail):
@@ -103,7 +103,7 @@ class DealDetailView(SalesDetail):
         return selectors.deal_list()
 
     def update_object(self, obj, data, request):
-        deal_services.deal_update(deal=obj, data=data, actor=_actor(request))
+        deal_services.deal_update(deal=obj, data=data, actor=acting_user(request))
 
     def delete_object(self, obj, request):
         obj.delete()
@@ -118,7 +118,7 @@ class DealMoveView(SalesAction):
         deal_services.deal_move(
             deal=deal,
             stage=data.validated_data["stage"],
-            actor=_actor(request),
+            actor=acting_user(request),
             expected_version=data.validated_data.get("version"),
         )
         return Response(s.DealOut(selectors.deal_list().get(pk=pk)).data)
@@ -131,7 +131,7 @@ class DealWonView(SalesAction):
         data = s.DealWonIn(data=request.data)
         data.is_valid(raise_exception=True)
         deal_services.deal_close_won(
-            deal=deal, actor=_actor(request), expected_version=data.validated_data.get("version")
+            deal=deal, actor=acting_user(request), expected_version=data.validated_data.get("version")
         )
         return Response(s.DealOut(selectors.deal_list().get(pk=pk)).data)
 
@@ -148,7 +148,7 @@ class DealLostView(SalesAction):
             category=v["category"],
             reason=v["reason"],
             note=v["note"],
-            actor=_actor(request),
+            actor=acting_user(request),
             expected_version=v.get("version"),
         )
         return Response(s.DealOut(selectors.deal_list().get(pk=pk)).data)
@@ -177,7 +177,7 @@ class ActivityListView(SalesListCreate):
         )
 
     def create_object(self, data, request):
-        return activity_services.activity_create(data=data, actor=_actor(request))
+        return activity_services.activity_create(data=data, actor=acting_user(request))
 
 
 class ActivityDetailView(SalesDetail):
@@ -311,7 +311,7 @@ class LeadAcceptView(_LeadAction):
         data.is_valid(raise_exception=True)
         decision, deal = lead_services.lead_accept(
             contact=self.lead(pk),
-            actor=_actor(request),
+            actor=acting_user(request),
             open_deal=data.validated_data["open_deal"],
             deal_data=dict(data.validated_data.get("deal") or {}),
         )
@@ -332,7 +332,7 @@ class LeadRejectView(_LeadAction):
             contact=self.lead(pk),
             reason=reason.pk if reason else 0,
             note=data.validated_data.get("note", ""),
-            actor=_actor(request),
+            actor=acting_user(request),
         )
         return Response(s.LeadDecisionOut(decision).data)
 
@@ -346,7 +346,5 @@ class LeadAssignView(_LeadAction):
             get_object_or_404(Team, pk=data.validated_data["team"]) if "team" in data.validated_data else None
         )
         lead = self.lead(pk)
-        lead_services.lead_assign(
-            contact=lead, rep=data.validated_data.get("rep"), team=team, actor=_actor(request)
-        )
+        lead_services.lead_assign(contact=lead, rep=data.validated_data.get("rep"), team=team)
         return Response(s.LeadOut(Contact.objects.get(pk=pk)).data)

@@ -118,6 +118,13 @@ def tenant_a(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def alpha(tenant_a):
+    """Run the test body inside tenant A's schema (service and model tests)."""
+    with schema_context("alpha"):
+        yield tenant_a
+
+
+@pytest.fixture
 def tenant_b(django_db_setup, django_db_blocker):
     from accounts.tenancy.models import Tenant
 

@@ -4,33 +4,30 @@
 from django.db import migrations
 
 # table -> the date or timestamp columns whose day a change touches
-FACTS = {
+FACTS = {  # only what the computations read; a table joins when a metric that reads it arrives
     "marketing_stagetransition": ["at"],
-    "marketing_touchpoint": ["occurred_at"],
     "marketing_costline": ["date"],
-    "marketing_campaignsend": ["sent_at"],
     "sales_deal": ["created_at", "closed_at"],
-    "sales_dealstagechange": ["at"],
-    "sales_leaddecision": ["decided_at", "mql_at"],
-    "sales_activity": ["done_at", "created_at"],
-    "sales_subscriptionevent": ["at"],
+    "sales_leaddecision": ["decided_at"],
 }
 
 FUNCTION = """
-CREATE OR REPLACE FUNCTION alignment_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE OR REPLACE FUNCTION alignment_mark_dirty() RETURNS trigger LANGUAGE plpgsql
+SET TimeZone = 'UTC'  -- the day of a timestamp is its UTC day, whatever the writer's session says
+AS $fn$
 DECLARE
     col text;
 BEGIN
     FOREACH col IN ARRAY TG_ARGV LOOP
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
             EXECUTE format(
-                'INSERT INTO alignment_dirtyday (day, marked_at) '
-                'SELECT DISTINCT (%1$I)::date, now() FROM alignment_new_rows WHERE %1$I IS NOT NULL', col);
+                'INSERT INTO alignment_dirtyday (day) '
+                'SELECT DISTINCT (%1$I)::date FROM alignment_new_rows WHERE %1$I IS NOT NULL', col);
         END IF;
         IF TG_OP IN ('UPDATE', 'DELETE') THEN
             EXECUTE format(
-                'INSERT INTO alignment_dirtyday (day, marked_at) '
-                'SELECT DISTINCT (%1$I)::date, now() FROM alignment_old_rows WHERE %1$I IS NOT NULL', col);
+                'INSERT INTO alignment_dirtyday (day) '
+                'SELECT DISTINCT (%1$I)::date FROM alignment_old_rows WHERE %1$I IS NOT NULL', col);
         END IF;
     END LOOP;
     RETURN NULL;

@@ -54,6 +54,7 @@ from ..models.contacts import (
 from ..services.campaigns import cost_line_add, parse_day, parse_moment, parse_money
 from ..services.contacts import (
     DUPLICATE_EMAIL,
+    clean_domain,
     company_create,
     company_update,
     contact_change_stage,
@@ -688,14 +689,6 @@ def _company_row(values: dict[str, str]) -> tuple[dict[str, str], Problems]:
             problems["annual_revenue_band"] = [f"Give an amount or one of {_labels(RevenueBand.choices)}."]
         data["annual_revenue_band"] = band or ""
     return data, problems
-
-
-def clean_domain(value: str) -> str:
-    """acme.com from "https://www.Acme.com/about", as the company services store it."""
-    text = value.strip().lower()
-    for prefix in ("https://", "http://"):
-        text = text.removeprefix(prefix)
-    return text.removeprefix("www.").split("/")[0]
 
 
 def _labels(choices: list[tuple[str, str]]) -> str:

@@ -34,7 +34,8 @@ def _assign(instance, data: dict, allowed: Iterable[str]) -> dict[str, list[str]
     return errors
 
 
-def _clean_domain(value: str) -> str:
+def clean_domain(value: str) -> str:
+    """acme.com from "https://www.Acme.com/about": how companies store their domain."""
     value = (value or "").strip().lower()
     for prefix in ("https://", "http://"):
         value = value.removeprefix(prefix)
@@ -60,7 +61,7 @@ def _validate_company(company: Company, errors: dict) -> None:
 def company_create(*, data: dict) -> Company:
     company = Company()
     errors = _assign(company, data, COMPANY_FIELDS)
-    company.domain = _clean_domain(company.domain)
+    company.domain = clean_domain(company.domain)
     _validate_company(company, errors)
     company.save()
     return company
@@ -69,7 +70,7 @@ def company_create(*, data: dict) -> Company:
 @transaction.atomic
 def company_update(*, company: Company, data: dict) -> Company:
     errors = _assign(company, data, COMPANY_FIELDS)
-    company.domain = _clean_domain(company.domain)
+    company.domain = clean_domain(company.domain)
     _validate_company(company, errors)
     company.save(update_fields=[*[f for f in data if f in COMPANY_FIELDS], "updated_at"])
     return company

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, full_clean, unknown_fields
 
 from ..models import Contact, LifecycleStage, MqlRule, ScoringRule, TouchpointKind
 from ..segments import compile_definition
@@ -74,10 +74,7 @@ def _apply_rule(rule: ScoringRule, data: dict) -> dict:
     for key, value in data.items():
         if key not in errors:
             setattr(rule, key, value.strip() if isinstance(value, str) else value)
-    try:
-        full_clean(rule, exclude=list(errors))
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    clean_into(rule, errors)
     if rule.kind == ScoringRule.Kind.FIT and "condition" not in errors:
         try:
             compile_definition({"match": "all", "conditions": [rule.condition]})

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.validation import full_clean, unknown_fields
+from config.validation import clean_into, unknown_fields
 
 from ..models import Contact, Segment, SegmentMember, SegmentSnapshot
 from ..segments import compile_definition
@@ -24,13 +24,10 @@ def _apply(segment: Segment, data: dict) -> dict:
             setattr(segment, key, value.strip() if isinstance(value, str) else value)
     if segment.kind == Segment.Kind.STATIC:
         segment.definition = {}
-    try:
-        full_clean(segment, exclude=list(errors))
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    clean_into(segment, errors)
     if segment.kind == Segment.Kind.RULE and "definition" not in errors:
         try:
-            compile_definition(segment.definition or {"match": "all", "conditions": []})
+            compile_definition(segment.definition)
         except ValidationError as exc:
             errors["definition"] = exc.message_dict["definition"]
     return errors
@@ -82,12 +79,17 @@ def _contact_ids(values: Iterable, field: str) -> list[int]:
 def segment_add_members(*, segment: Segment, contact_ids: Iterable) -> int:
     if segment.kind != Segment.Kind.STATIC:
         raise ValidationError({"contact_ids": ["Only static lists take members by hand."]})
+    """Add contacts to a static list; returns how many were not on it yet."""
     ids = _contact_ids(contact_ids, "contact_ids")
-    created = SegmentMember.objects.bulk_create(
-        [SegmentMember(segment=segment, contact_id=i) for i in ids], ignore_conflicts=True
+    already = set(
+        SegmentMember.objects.filter(segment=segment, contact_id__in=ids).values_list("contact_id", flat=True)
+    )
+    # bulk_create with ignore_conflicts returns every object passed in, so the new ones are counted here.
+    SegmentMember.objects.bulk_create(
+        [SegmentMember(segment=segment, contact_id=i) for i in ids if i not in already], ignore_conflicts=True
     )
     segment_refresh_count(segment=segment)
-    return len(created)
+    return len(set(ids) - already)
 
 
 @transaction.atomic
@@ -106,7 +108,7 @@ def segment_size(segment: Segment) -> int:
         return SegmentMember.objects.filter(segment=segment).count()
     from ..segments import segment_count
 
-    return segment_count(segment.definition or {"match": "all", "conditions": []})
+    return segment_count(segment.definition)
 
 
 @transaction.atomic

@@ -205,7 +205,9 @@ def touchpoints_record(*, items: list, source: str = Source.API) -> list[dict]:
             pending.append((index, tp, email))
     with transaction.atomic():
         for index, tp, email in pending:
-            if email is not None:
+            if email is not None and email in lookups.emails:
+                tp.contact_id = lookups.emails[email]  # a new address made earlier in this batch
+            elif email is not None:
                 try:
                     contact, _ = contact_upsert(data={"email": email}, source=source)
                 except ValidationError as exc:

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
-from accounts.portal import ListPage
+from accounts.models import acting_user
+from accounts.portal import ListPage, posted_object_or_404
 from config.charts import chart_config
 
 from .. import reports, selectors
@@ -13,7 +14,7 @@ from ..forms import CampaignForm, CostLineForm, SendForm
 from ..models import Campaign, CampaignSend, Contact, CostLine
 from ..models.campaigns import CampaignStatus, Channel
 from ..services import campaigns as services
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage
 
 CAMPAIGN_SORTS = {
     "name": ("name", "id"),
@@ -62,7 +63,7 @@ class CampaignCreateView(MarketingWritePage):
         form = CampaignForm(request.POST)
         if form.is_valid():
             try:
-                campaign = services.campaign_create(data=form.service_data(), actor=actor(request))
+                campaign = services.campaign_create(data=form.service_data(), actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -166,7 +167,7 @@ class _CampaignLineView(MarketingWritePage):
     def post(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         if "delete" in request.POST:
-            self.remove(get_object_or_404(self.model, pk=request.POST.get("delete"), campaign=campaign))
+            self.remove(posted_object_or_404(self.model.objects.filter(campaign=campaign), request, "delete"))
             messages.info(request, self.deleted)
             return redirect("marketing:campaign_detail", pk=pk)
         form = self.form_class(request.POST)
@@ -187,7 +188,7 @@ class CampaignCostView(_CampaignLineView):
     added, deleted = "Cost line added.", "Cost line deleted."
 
     def add(self, campaign, data, request):
-        services.cost_line_add(campaign=campaign, data=data, actor=actor(request))
+        services.cost_line_add(campaign=campaign, data=data, actor=acting_user(request))
 
     def remove(self, line):
         services.cost_line_delete(line=line)

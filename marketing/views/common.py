@@ -14,5 +14,13 @@ class MarketingWritePage(PortalView):
     access = WRITE
 
 
-def actor(request) -> User | None:
+def acting_user(request) -> User | None:
     return request.user if isinstance(request.user, User) else None
+
+
+def int_or_none(value) -> int | None:
+    """A query-string id: a whole number, or None for anything else (a filter that does not apply)."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

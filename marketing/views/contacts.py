@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import ListPage
 
 from .. import selectors
@@ -12,7 +13,7 @@ from ..forms import CompanyForm, ContactForm, StageForm
 from ..models import Contact, LifecycleStage, Segment
 from ..models.contacts import Source
 from ..services import contacts as services
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage, int_or_none
 
 CONTACT_SORTS = {
     "created": ("created_at", "id"),
@@ -36,23 +37,16 @@ COMPANY_SORTS = {
 }
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 class ContactListView(MarketingPage):
     def get(self, request):
         stage = request.GET.get("stage", "")
         source = request.GET.get("source", "")
-        segment = Segment.objects.filter(pk=_int(request.GET.get("segment"))).first()
+        segment = Segment.objects.filter(pk=int_or_none(request.GET.get("segment"))).first()
         qs = selectors.contact_list(
             search=request.GET.get("q", "").strip()[:200],
             stage=stage if stage in LifecycleStage.values else "",
             source=source if source in Source.values else "",
-            company=_int(request.GET.get("company")),
+            company=int_or_none(request.GET.get("company")),
             segment=segment,
         )
         listing = ListPage(request, qs, sorts=CONTACT_SORTS, default="-created")
@@ -76,7 +70,7 @@ class ContactCreateView(MarketingWritePage):
         form = ContactForm(request.POST)
         if form.is_valid():
             try:
-                contact = services.contact_create(data=form.service_data(), actor=actor(request))
+                contact = services.contact_create(data=form.service_data(), actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -100,7 +94,7 @@ class ContactEditView(MarketingWritePage):
         if form.is_valid():
             try:
                 services.contact_update(
-                    contact=Contact.objects.get(pk=pk), data=form.service_data(), actor=actor(request)
+                    contact=Contact.objects.get(pk=pk), data=form.service_data(), actor=acting_user(request)
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -141,7 +135,7 @@ class ContactStageView(MarketingWritePage):
                 moved = services.contact_change_stage(
                     contact=contact,
                     to_stage=form.cleaned_data["to_stage"],
-                    actor=actor(request),
+                    actor=acting_user(request),
                     rule="portal",
                     reason=form.cleaned_data["reason"],
                 )

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import ListPage
 
 from .. import selectors
@@ -13,7 +14,7 @@ from ..forms import ContentForm
 from ..models import ContentAsset
 from ..models.content import ContentKind, FunnelStage
 from ..services import content as services
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage
 
 CONTENT_SORTS = {
     "created": ("created_at", "id"),
@@ -58,7 +59,7 @@ class ContentCreateView(MarketingWritePage):
         form = ContentForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                asset = services.content_create(data=form.service_data(), actor=actor(request))
+                asset = services.content_create(data=form.service_data(), actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:

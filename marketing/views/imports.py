@@ -3,17 +3,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import ListPage
 
 from .. import exports, selectors
 from ..imports import columns
 from ..imports.runner import errors_csv, import_job_create
 from ..models import ImportJob, Segment
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage, int_or_none
 
 
 class ImportForm(forms.Form):
@@ -73,7 +74,7 @@ class ImportListView(MarketingWritePage):
                     mapping=form.cleaned_data["mapping"],
                     dry_run=form.cleaned_data["dry_run"],
                     all_or_nothing=form.cleaned_data["all_or_nothing"],
-                    actor=actor(request),
+                    actor=acting_user(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -108,22 +109,25 @@ class ImportErrorsView(MarketingWritePage):
 class ExportView(MarketingPage):
     """Streaming CSV of a marketing list, with the list's filters; constant memory for any size."""
 
+    @staticmethod
+    def _segment(request) -> Segment | None:
+        segment_id = int_or_none(request.GET.get("segment"))
+        return Segment.objects.filter(pk=segment_id).first() if segment_id is not None else None
+
     def get(self, request, what: str):
         q = request.GET.get("q", "").strip()[:200]
-        if what == "contacts":
-            segment = Segment.objects.filter(pk=request.GET.get("segment") or 0).first()
-            header, rows = exports.contacts_export(selectors.contact_list(search=q, segment=segment))
-        elif what == "companies":
-            header, rows = exports.companies_export(selectors.company_list(search=q))
-        elif what == "campaigns":
-            header, rows = exports.campaigns_export(selectors.campaign_list(search=q))
-        elif what == "touchpoints":
-            header, rows = exports.touchpoints_export(selectors.touchpoint_list())
-        else:
-            return render(
-                request,
-                "errors/error.html",
-                {"status": 404, "title": "Page not found", "text": "Unknown export."},
-                status=404,
-            )
+        lists = {
+            "contacts": lambda: exports.contacts_export(
+                selectors.contact_list(
+                    search=q,
+                    segment=Segment.objects.filter(pk=int_or_none(request.GET.get("segment")) or 0).first(),
+                )
+            ),
+            "companies": lambda: exports.companies_export(selectors.company_list(search=q)),
+            "campaigns": lambda: exports.campaigns_export(selectors.campaign_list(search=q)),
+            "touchpoints": lambda: exports.touchpoints_export(selectors.touchpoint_list()),
+        }
+        if what not in lists:
+            raise Http404("Unknown export.")
+        header, rows = lists[what]()
         return exports.export_response(f"{request.tenant.slug}-{what}", header, rows)

@@ -8,11 +8,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import ListPage
 
 from ..models import Campaign, LeadForm
 from ..services import forms as services
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage
 
 DEFAULT_FIELDS = [
     {"name": "email", "label": "Work email", "type": "email", "required": True},
@@ -120,7 +121,7 @@ class LeadFormEditView(MarketingWritePage):
                 if lead_form:
                     services.form_update(form=lead_form, data=form.service_data())
                 else:
-                    lead_form = services.form_create(data=form.service_data(), actor=actor(request))
+                    lead_form = services.form_create(data=form.service_data(), actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:

@@ -7,6 +7,7 @@ from django.db import connection
 from django.shortcuts import redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import posted_object_or_404
 from accounts.throttle import over_limit
 
@@ -14,7 +15,7 @@ from .. import selectors
 from ..models import ScoringRule, TouchpointKind
 from ..segments import FIELDS
 from ..services import scoring as services
-from .common import MarketingPage, actor
+from .common import MarketingPage
 
 LIST_OPS = ("in", "not_in", "has_any", "has_all")
 
@@ -104,7 +105,7 @@ class ScoringView(MarketingPage):
         if form.is_valid():
             try:
                 if action == "mql":
-                    rule = services.mql_rule_update(actor=actor(request), **form.cleaned_data)
+                    rule = services.mql_rule_update(actor=acting_user(request), **form.cleaned_data)
                     messages.success(request, f"MQL rule version {rule.version} is in force.")
                 else:
                     services.scoring_rule_create(data=form.rule_data())

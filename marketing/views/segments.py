@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from accounts.portal import ListPage
 from config.charts import chart_config
 
@@ -17,7 +18,7 @@ from ..models.campaigns import Channel
 from ..models.touchpoints import TouchpointKind
 from ..segments import ENGAGEMENT_OPS, FIELDS, segment_count
 from ..services import segments as services
-from .common import MarketingPage, MarketingWritePage, actor
+from .common import MarketingPage, MarketingWritePage
 
 SEGMENT_SORTS = {
     "name": ("name", "id"),
@@ -80,7 +81,7 @@ class SegmentCreateView(_BuilderPage):
         form = SegmentForm(request.POST)
         if form.is_valid():
             try:
-                segment = services.segment_create(data=form.cleaned_data, actor=actor(request))
+                segment = services.segment_create(data=form.cleaned_data, actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -185,7 +186,7 @@ class SegmentCountView(MarketingWritePage):
     def post(self, request):
         raw = request.POST.get("definition", "")
         try:
-            count, error = segment_count(json.loads(raw or '{"match": "all", "conditions": []}')), None
+            count, error = segment_count(json.loads(raw) if raw.strip() else {}), None
         except ValueError:
             count, error = None, "The definition is not valid JSON."
         except ValidationError as exc:

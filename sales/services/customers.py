@@ -17,9 +17,10 @@ from ..models import CustomerAccount, Subscription, SubscriptionEvent
 
 
 @transaction.atomic
-def customer_account_for(*, company: Company, since=None) -> CustomerAccount:
+def customer_account_for(*, company: Company, since=None, first_deal=None) -> CustomerAccount:
+    """The company's customer account (made on its first win), and the company marked a customer."""
     account, _ = CustomerAccount.objects.get_or_create(
-        company=company, defaults={"since": since or timezone.now()}
+        company=company, defaults={"since": since or timezone.now(), "first_deal": first_deal}
     )
     Company.objects.filter(pk=company.pk).update(is_customer=True)
     return account

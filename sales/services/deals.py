@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -13,7 +13,6 @@ from marketing.services.campaigns import parse_day, parse_money
 from marketing.services.contacts import contact_change_stage
 
 from ..models import (
-    CustomerAccount,
     Deal,
     DealContact,
     DealStageChange,
@@ -22,6 +21,7 @@ from ..models import (
     Pipeline,
     Stage,
 )
+from .customers import customer_account_for
 
 DEAL_FIELDS = (
     "name",
@@ -40,15 +40,18 @@ DEAL_FIELDS = (
 )
 
 
-def _get(model, value, field: str, errors: dict):
+def _get(source, value, field: str, errors: dict):
+    """One row from an id (or an instance), or a field error: ``source`` is a model, or a queryset that the
+    row must belong to (an instance is then checked against it too)."""
     if value in (None, ""):
         return None
-    if isinstance(value, model):
+    if isinstance(source, type) and isinstance(value, source):
         return value
+    queryset = source.objects.all() if isinstance(source, type) else source
     try:
-        return model.objects.get(pk=int(value))
-    except (TypeError, ValueError, model.DoesNotExist):
-        errors[field] = [f"Unknown {model._meta.verbose_name}."]
+        return queryset.get(pk=int(value.pk if isinstance(value, models.Model) else value))
+    except (TypeError, ValueError, queryset.model.DoesNotExist):
+        errors[field] = [f"Unknown {queryset.model._meta.verbose_name}."]
         return None
 
 
@@ -228,10 +231,7 @@ def deal_close_won(*, deal: Deal, actor=None, expected_version: int | None = Non
                 at=at,
             )
     if locked.company_id:
-        Company.objects.filter(pk=locked.company_id).update(is_customer=True)
-        CustomerAccount.objects.get_or_create(
-            company_id=locked.company_id, defaults={"since": at, "first_deal": locked}
-        )
+        customer_account_for(company=locked.company, since=at, first_deal=locked)
     locked.refresh_from_db()
     return locked
 

@@ -11,7 +11,7 @@ from marketing.models import Contact, LifecycleStage
 from marketing.services.contacts import contact_change_stage
 
 from ..models import LeadDecision, RejectionReason, Team
-from .deals import deal_create
+from .deals import _get, deal_create
 
 
 def _locked_mql(contact: Contact) -> Contact:
@@ -22,14 +22,12 @@ def _locked_mql(contact: Contact) -> Contact:
 
 
 @transaction.atomic
-def lead_assign(
-    *, contact: Contact, rep: User | int | None = None, team: Team | None = None, actor=None
-) -> User:
+def lead_assign(*, contact: Contact, rep: User | int | str | None = None, team: Team | None = None) -> User:
     """Give an MQL to a rep: the one named, or the next member of ``team`` in turn (round robin)."""
     locked = _locked_mql(contact)
     if rep is not None:
-        user = rep if isinstance(rep, User) else User.objects.filter(pk=rep).first()
-        if user is None or not user.is_active or not user.has_role(Role.SALES, Role.ADMIN):
+        user = _get(reps(), rep, "rep", {})
+        if user is None:
             raise ValidationError({"rep": ["Choose an active sales rep."]})
     elif team is not None:
         team = Team.objects.select_for_update().get(pk=team.pk)

@@ -14,5 +14,5 @@ class SalesWritePage(PortalView):
     access = WRITE
 
 
-def actor(request) -> User | None:
+def acting_user(request) -> User | None:
     return request.user if isinstance(request.user, User) else None

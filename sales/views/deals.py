@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.forms import apply_service_errors
+from accounts.models import acting_user
 from marketing.models import Contact, ContentAsset
 
 from ..models import Activity, Deal, DealType, ForecastCategory, LossCategory, LossReason, Pipeline
 from ..services import activities as activity_services
 from ..services import deals as services
 from ..services.leads import reps
-from .common import SalesPage, SalesWritePage, actor
+from .common import SalesPage, SalesWritePage
 
 
 class DateInput(forms.DateInput):
@@ -91,7 +92,7 @@ class DealCreateView(SalesWritePage):
                 data["company"] = contact.company
                 data["source_campaign"] = contact.first_touch_campaign_id
             try:
-                deal = services.deal_create(data=data, actor=actor(request))
+                deal = services.deal_create(data=data, actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -109,14 +110,13 @@ class DealMoveView(SalesWritePage):
         try:
             version = int(request.POST["version"]) if request.POST.get("version") else None
             moved = services.deal_move(
-                deal=deal, stage=request.POST.get("stage"), actor=actor(request), expected_version=version
+                deal=deal,
+                stage=request.POST.get("stage"),
+                actor=acting_user(request),
+                expected_version=version,
             )
         except (ValidationError, ValueError) as exc:
-            text = (
-                " ".join(m for ms in exc.message_dict.values() for m in ms)
-                if isinstance(exc, ValidationError)
-                else "Give a stage."
-            )
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else "Give a stage."
             if wants_json:
                 return JsonResponse({"error": text}, status=400)
             messages.error(request, text)
@@ -221,7 +221,7 @@ class DealDetailView(SalesPage):
 
     def _won(self, request, deal: Deal):
         try:
-            services.deal_close_won(deal=deal, actor=actor(request))
+            services.deal_close_won(deal=deal, actor=acting_user(request))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -237,7 +237,7 @@ class DealDetailView(SalesPage):
                     category=form.cleaned_data["category"],
                     reason=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
-                    actor=actor(request),
+                    actor=acting_user(request),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -261,7 +261,7 @@ class DealDetailView(SalesPage):
             if cleaned["done"]:
                 data["done_at"] = timezone.now()
             try:
-                activity_services.activity_create(data=data, actor=actor(request))
+                activity_services.activity_create(data=data, actor=acting_user(request))
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -273,7 +273,9 @@ class DealDetailView(SalesPage):
         form = DealForm(request.POST)
         if form.is_valid():
             try:
-                services.deal_update(deal=deal, data=_deal_data(form.cleaned_data), actor=actor(request))
+                services.deal_update(
+                    deal=deal, data=_deal_data(form.cleaned_data), actor=acting_user(request)
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:

@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from accounts.models import acting_user
 from accounts.portal import ListPage, posted_object_or_404
 from marketing.models import Contact
 
 from ..models import RejectionReason, SalesSettings, Team
 from ..services import leads as services
-from .common import SalesPage, actor
+from .common import SalesPage
 
 
 class RejectForm(forms.Form):
@@ -48,7 +49,7 @@ class LeadQueueView(SalesPage):
         try:
             if action == "accept":
                 _, deal = services.lead_accept(
-                    contact=lead, actor=actor(request), open_deal=request.POST.get("open_deal") == "1"
+                    contact=lead, actor=acting_user(request), open_deal=request.POST.get("open_deal") == "1"
                 )
                 if deal:
                     messages.success(request, f"{lead} accepted; deal “{deal.name}” opened.")
@@ -62,17 +63,15 @@ class LeadQueueView(SalesPage):
                     contact=lead,
                     reason=form.cleaned_data["reason"],
                     note=form.cleaned_data["note"],
-                    actor=actor(request),
+                    actor=acting_user(request),
                 )
                 messages.info(request, f"{lead} sent back to marketing.")
             elif action == "assign":
-                team = Team.objects.filter(pk=request.POST.get("team") or 0).first()
-                rep = services.lead_assign(
-                    contact=lead, rep=request.POST.get("rep") or None, team=team, actor=actor(request)
-                )
+                team = posted_object_or_404(Team, request, "team") if request.POST.get("team") else None
+                rep = services.lead_assign(contact=lead, rep=request.POST.get("rep") or None, team=team)
                 messages.success(request, f"{lead} assigned to {rep}.")
             else:
                 messages.error(request, "Unknown action.")
         except ValidationError as exc:
-            messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+            messages.error(request, " ".join(exc.messages))
         return redirect("sales:lead_queue")

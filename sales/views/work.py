@@ -4,14 +4,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.portal import ListPage
 
 from .. import reports, selectors
-from ..models import Activity, Subscription
+from ..models import Activity, Subscription, SubscriptionEvent
 from ..services import activities as activity_services
 from .common import SalesPage, SalesWritePage
 
@@ -72,12 +72,18 @@ class CustomersView(SalesPage):
             .select_related("account__company")
             .order_by("renewal_date", "id")[:200]
         )
-        # Expansion candidates: live accounts whose MRR has not grown for 180 days, biggest first.
+        # Expansion candidates: live accounts whose MRR has not changed for 180 days, biggest first. The
+        # last change is a subquery, so the MRR sum is not multiplied by a join to the events.
         since = timezone.now() - dt.timedelta(days=180)
+        last_change = (
+            SubscriptionEvent.objects.filter(subscription__account=OuterRef("account"))
+            .order_by("-at")
+            .values("at")[:1]
+        )
         candidates = list(
             Subscription.objects.filter(status="active")
             .values("account", "account__company__name")
-            .annotate(mrr=Sum("mrr"), last_growth=Max("events__at"))
+            .annotate(mrr=Sum("mrr"), last_growth=Subquery(last_change))
             .filter(last_growth__lt=since)
             .order_by("-mrr")[:20]
         )

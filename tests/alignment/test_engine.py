@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from accounts.locks import try_workspace_lock
 from alignment import engine, registry
 from alignment.models import DirtyDay, MetricValue
 from marketing.models import Contact, CostLine, StageTransition
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.django_db
 
 def at(month: int, day: int) -> dt.datetime:
     return dt.datetime(2026, month, day, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 @pytest.fixture
@@ -203,7 +198,7 @@ def test_the_engine_never_runs_in_public_or_twice_at_once(alpha, django_db_block
 
         with django_db_blocker.unblock(), schema_context("alpha"):
             with transaction.atomic(), connections["default"].cursor() as cursor:
-                assert engine._locked(cursor)
+                assert try_workspace_lock(cursor, "alignment.engine")
                 held.set()
                 release.wait(10)
             connections.close_all()
@@ -218,12 +213,18 @@ def test_the_engine_never_runs_in_public_or_twice_at_once(alpha, django_db_block
         thread.join(10)
 
 
-def test_the_registry_describes_every_metric_once():
-    assert len(registry.REGISTRY) == len({m.key for m in registry._METRICS})
+def test_the_registry_describes_every_metric_once(facts):
+    assert len(registry._METRICS) == len(registry.REGISTRY)  # no key registered twice
     for metric in registry.REGISTRY.values():
         assert metric.unit in {"count", "ratio", "currency", "days", "hours", "months", "index"}, metric.key
         assert metric.better in {"up", "down"} and set(metric.owners) <= {"marketing", "sales"}
         assert set(metric.periods) <= set(registry.GRANULARITIES) and metric.periods
         assert set(metric.dimensions) <= set(registry.DIMENSIONS)
-    # everything the engine computes is registered, for the periods it is registered for
-    assert set(registry.REGISTRY) >= engine.COMPUTED
+    # every computed metric is registered, with every dimension the engine breaks it down by
+    for comp in engine.COMPUTATIONS:
+        for key in comp.select:
+            assert set(comp.dimensions) <= set(registry.REGISTRY[key].dimensions), key
+    # and values are stored only for the granularities a metric is registered for
+    engine.run(full=True)
+    stored = set(MetricValue.objects.values_list("metric", "granularity").distinct())
+    assert stored and all(grain in registry.REGISTRY[key].periods for key, grain in stored)

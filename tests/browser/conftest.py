@@ -36,6 +36,11 @@ def chromium_path() -> str:
     return path
 
 
+def alpha_url(web_server: str, path: str) -> str:
+    """An address on tenant A's host of the test web server."""
+    return web_server.replace("://localhost", "://alpha.localhost") + path
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

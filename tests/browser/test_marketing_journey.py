@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from tests.browser.conftest import alpha_url
 from tests.conftest import PASSWORD, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -31,10 +32,6 @@ def clean_alpha_marketing(django_db_blocker):
         Contact.objects.filter(email__endswith="@journey-import.example").delete()
         ImportJob.objects.filter(original_name="journey.csv").delete()
     connection.set_schema_to_public()
-
-
-def alpha_url(web_server: str, path: str) -> str:
-    return web_server.replace("://localhost", "://alpha.localhost") + path
 
 
 def test_marketer_journey(clean_alpha_marketing, web_server, browser_page, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from tests.browser.conftest import alpha_url
 from tests.conftest import PASSWORD, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -55,10 +56,6 @@ def alpha_sales_scene(django_db_blocker):
         Contact.objects.filter(company__in=companies).delete()
         companies.delete()
     connection.set_schema_to_public()
-
-
-def alpha_url(web_server: str, path: str) -> str:
-    return web_server.replace("://localhost", "://alpha.localhost") + path
 
 
 def _stored_outcome(deal_id: int) -> dict:

@@ -7,19 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_tenants.utils import schema_context
 
 from marketing.models import Campaign, CampaignSend, CostLine
 from marketing.services.campaigns import campaign_create, campaign_update, cost_line_add, send_add
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 GOOD = {"name": "Spring newsletter", "channel": "email", "start_date": "2026-03-01", "budget": "1500.00"}

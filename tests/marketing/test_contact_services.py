@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_tenants.utils import schema_context
 
 from marketing.models import Company, Contact, StageTransition
 from marketing.services.contacts import (
@@ -17,12 +16,6 @@ from marketing.services.contacts import (
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_contact_create_records_the_first_stage(alpha):

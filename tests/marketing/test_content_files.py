@@ -69,3 +69,26 @@ def test_api_key_download_counts_and_needs_the_scope(tenant_a, media):
         f"/api/v1/content/{asset.pk}/file/"
     )
     assert response.status_code == 200
+
+
+def test_content_can_be_linked_to_campaigns_from_the_portal(tenant_a, media):
+    from marketing.models import Campaign
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        campaign = factories.campaign(name="Linked launch")
+    response = login("alpha", "marketing").post(
+        "/marketing/content/new/",
+        {
+            "title": "Launch one-pager",
+            "kind": "one_pager",
+            "funnel_stage": "consideration",
+            "url": "https://example.com/one-pager",
+            "campaigns": [campaign.pk],
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    with schema_context("alpha"):
+        asset = ContentAsset.objects.get(title="Launch one-pager")
+        assert list(asset.campaigns.values_list("pk", flat=True)) == [campaign.pk]
+        assert Campaign.objects.filter(pk=campaign.pk).exists()

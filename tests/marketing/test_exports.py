@@ -34,12 +34,6 @@ from tests.marketing import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
-
-
 def read(chunks) -> list[list[str]]:
     text = b"".join(chunks).decode("utf-8")
     assert text.startswith("\ufeff")

@@ -31,12 +31,6 @@ FIELDS = [
 ]
 
 
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
-
-
 def make_form(slug: str, **data) -> LeadForm:
     with schema_context(slug):
         return form_create(data={"name": "Get the report", "fields": FIELDS, **data})

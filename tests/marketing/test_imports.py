@@ -35,12 +35,6 @@ def _media(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES}
 
 
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
-
-
 def upload(content: str | bytes, name: str = "import.csv") -> SimpleUploadedFile:
     data = content.encode("utf-8") if isinstance(content, str) else content
     return SimpleUploadedFile(name, data, content_type="text/csv")

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from marketing.models import Contact, StageTransition
 from marketing.services.scoring import mql_rule_update, scores_recompute, scoring_rule_create
@@ -15,12 +14,6 @@ from marketing.services.touchpoints import touchpoints_record
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_scores_and_mql_promotion_match_hand_computed_values(alpha):

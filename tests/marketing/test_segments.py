@@ -186,3 +186,35 @@ def test_bad_definitions_name_the_path(people, definition, path):
     with pytest.raises(ValidationError) as info:
         segment_count(definition)
     assert info.value.message_dict["definition"][0].startswith(path + ":")
+
+
+def test_adding_members_counts_only_the_new_ones(alpha):
+    from marketing.models import SegmentMember
+    from marketing.services.segments import segment_add_members, segment_create
+
+    a, b, c = (factories.contact() for _ in range(3))
+    static = segment_create(data={"name": "Hand-picked", "kind": "static"})
+    assert segment_add_members(segment=static, contact_ids=[a.pk, b.pk]) == 2
+    assert segment_add_members(segment=static, contact_ids=[b.pk, c.pk, c.pk]) == 1  # b was already on it
+    assert SegmentMember.objects.filter(segment=static).count() == 3
+
+
+def test_a_rule_segment_without_a_definition_matches_everyone_everywhere(tenant_a):
+    from django.db import connection
+
+    from marketing.models import Contact, Segment
+    from tests.conftest import api_client, api_key_for, login
+
+    client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
+    created = client.post(
+        "/api/v1/segments/", {"name": "Everyone", "kind": "rule"}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    with schema_context("alpha"):
+        segment = Segment.objects.get(name="Everyone")
+        everyone = Contact.objects.count()
+    portal = login("alpha", "marketing")
+    assert portal.get(f"/marketing/segments/{segment.pk}/").status_code == 200
+    connection.set_schema_to_public()
+    listed = portal.get(f"/marketing/contacts/?segment={segment.pk}")
+    assert listed.status_code == 200 and listed.context["page"].paginator.count == everyone

@@ -8,19 +8,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django_tenants.utils import schema_context
 
 from marketing.models import Contact, Touchpoint
 from marketing.services.touchpoints import contact_identify, touchpoint_create, touchpoints_record
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_batch_reports_each_item_and_stores_the_good_ones(alpha):

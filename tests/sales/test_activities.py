@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from accounts.models import User
 from marketing.services.contacts import contact_change_stage
@@ -18,12 +17,6 @@ from sales.services.deals import deal_create
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_activity_needs_a_subject_and_valid_times(alpha):

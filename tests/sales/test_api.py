@@ -104,14 +104,30 @@ def test_list_query_budgets_are_equal_at_5_and_50_rows(tenant_a):
 
 
 def test_lists_are_isolated_between_tenants(tenant_a, tenant_b):
-    alpha_ids = seed("alpha", 2, "alphacanary")
-    seed("beta", 2, "betacanary")
+    from sales.models import Quota, SubscriptionEvent
+
+    alpha_ids = seed("alpha", 3, "alphacanary")  # more rows than beta, so counts tell the two apart
+    beta_ids = seed("beta", 1, "betacanary")
+    with schema_context("beta"):
+        counts = {  # lists whose rows carry no text: beta sees exactly its own number of rows
+            "/api/v1/pipelines/": Pipeline.objects.count(),
+            "/api/v1/quotas/": Quota.objects.count(),
+            "/api/v1/subscription-events/": SubscriptionEvent.objects.count(),
+            "/api/v1/subscription-events/?account={account}&kind=new": SubscriptionEvent.objects.filter(
+                subscription__account=beta_ids["account"], kind="new"
+            ).count(),
+        }
     beta = api_client("beta", api_key_for("beta", ["sales:read"]))
     alpha_key = api_key_for("alpha", ["sales:read"])
     for path in LISTS:
-        response = beta.get(path.format(**alpha_ids))
-        assert response.status_code in (200, 404), path
-        assert "alphacanary" not in response.content.decode(), path
+        response = beta.get(path.format(**beta_ids))
+        assert response.status_code == 200, path
+        body = response.content.decode()
+        assert "alphacanary" not in body, path
+        if path in counts:
+            assert len(response.json()["results"]) == counts[path], path
+        else:
+            assert "betacanary" in body, path
         assert api_client("beta", alpha_key).get(path.format(**alpha_ids)).status_code == 401, path
     assert beta.get(f"/api/v1/deals/{alpha_ids['deal'] + 10_000}/").status_code == 404
 
@@ -130,8 +146,14 @@ def test_marketing_and_leadership_read_sales_but_cannot_change_it(tenant_a, role
     )
     assert response.status_code == write
     connection.set_schema_to_public()
-    move = client.post(f"/api/v1/deals/{ids['deal']}/move/", {"stage": 1}, content_type="application/json")
-    assert move.status_code in ((400, 200) if write == 201 else (403,))
+    with schema_context("alpha"):
+        proposal = Pipeline.objects.get(name="New business").stages.get(name="Proposal").pk
+    move = client.post(
+        f"/api/v1/deals/{ids['deal']}/move/", {"stage": proposal}, content_type="application/json"
+    )
+    assert move.status_code == (200 if write == 201 else 403)
+    with schema_context("alpha"):
+        assert (Deal.objects.get(pk=ids["deal"]).stage_id == proposal) == (write == 201)
 
 
 def test_deal_actions_and_refusals(tenant_a):

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_tenants.utils import schema_context
 
 from sales.models import Subscription, SubscriptionEvent
 from sales.reports import retention
@@ -25,12 +24,6 @@ pytestmark = pytest.mark.django_db
 
 def at(month: int, day: int = 1) -> dt.datetime:
     return dt.datetime(2026, month, day, 12, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_retention_matches_a_hand_computed_quarter(alpha):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_tenants.utils import schema_context
 
 from accounts.models import User
 from marketing.models import Company, Contact, StageTransition
@@ -24,12 +23,6 @@ from sales.services.leads import lead_accept, lead_assign, lead_queue, lead_reje
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def new_business() -> Pipeline:

@@ -53,12 +53,13 @@ def test_pages_are_isolated(tenant_a, tenant_b):
         "/sales/activities/",
         "/sales/customers/",
         "/sales/quotas/?period=month&start=2026-01-01",
-        f"/sales/deals/{seed('beta', 1, 'betadeal')['deal']}/",
+        f"/sales/deals/{seed('beta', 1, 'betacanarydeal')['deal']}/",
     ]:
-        content = beta.get(path).content
+        response = beta.get(path)
         connection.set_schema_to_public()
-        assert b"alphacanary" not in content, path
-        assert b"betacanary" in content or "/deals/" in path, path  # the page does show beta's own rows
+        assert response.status_code == 200, path
+        assert b"alphacanary" not in response.content, path
+        assert b"betacanary" in response.content, path  # the page does show beta's own rows
     assert beta.get(f"/sales/deals/{alpha_ids['deal'] + 10_000}/").status_code == 404
 
 
@@ -129,17 +130,49 @@ def test_a_rejection_reason_shows_on_the_contact_and_campaign_in_the_marketing_p
 
 
 def test_my_activities_and_customers_pages(tenant_a):
-    ids = seed("alpha", 2, "work")
+    from sales.models import Activity
+
+    seed("alpha", 2, "work")
     client = login("alpha", "sales")
-    assert client.get("/sales/activities/").status_code == 200
-    connection.set_schema_to_public()
-    assert client.get("/sales/customers/?within=30").status_code == 200
-    connection.set_schema_to_public()
     page = client.get("/sales/activities/").content.decode()
     assert "work call 0" in page and "work call 1" in page  # the seeded rep's open calls
     connection.set_schema_to_public()
-    assert login("alpha", "marketing").post("/sales/activities/1/done/").status_code == 403
-    assert ids["account"]
+    customers = client.get("/sales/customers/?within=30")
+    assert customers.status_code == 200 and "work Co" in customers.content.decode()
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        call = Activity.objects.get(subject="work call 0")
+    assert login("alpha", "marketing").post(f"/sales/activities/{call.pk}/done/").status_code == 403
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        assert Activity.objects.get(pk=call.pk).done_at is None
+    assert login("alpha", "sales").post(f"/sales/activities/{call.pk}/done/").status_code == 302
+    with schema_context("alpha"):
+        assert Activity.objects.get(pk=call.pk).done_at is not None
+
+
+def test_expansion_candidates_show_each_accounts_mrr_once(tenant_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sales.services.customers import customer_account_for, subscription_create, subscription_renew
+    from tests.marketing import factories
+
+    long_ago = timezone.now() - dt.timedelta(days=300)
+    with schema_context("alpha"):
+        account = customer_account_for(company=factories.company(name="Quiet Account"))
+        team = subscription_create(
+            account=account, data={"plan": "Team", "mrr": "100", "start_date": "2025-01-01"}, at=long_ago
+        )
+        subscription_create(
+            account=account, data={"plan": "Add-on", "mrr": "50", "start_date": "2025-01-01"}, at=long_ago
+        )
+        # a second event on one plan must not count its MRR twice
+        subscription_renew(subscription=team, renewal_date="2027-01-01", at=long_ago + dt.timedelta(days=30))
+    response = login("alpha", "sales").get("/sales/customers/")
+    candidates = response.context["candidates"]
+    assert [(c["account__company__name"], c["mrr"]) for c in candidates] == [("Quiet Account", 150)]
 
 
 def test_every_column_gets_its_cards_however_big_the_deals_of_another(tenant_a, monkeypatch):
@@ -266,11 +299,30 @@ def test_open_a_deal_and_edit_its_forecast_from_the_portal(tenant_a):
 
 
 def test_a_malformed_or_foreign_posted_id_is_a_404_not_a_500(tenant_a):
+    from marketing.services.contacts import contact_change_stage
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        lead = factories.contact()
+        contact_change_stage(contact=lead, to_stage="mql")
     sales, marketer = login("alpha", "sales"), login("alpha", "marketing")
-    for value in ("abc", "", "1e3", "9" * 30, "-1", "999999"):
+    for value in ("abc", "1e3", "9" * 30, "-1", "999999"):
         assert sales.post("/sales/leads/", {"lead": value, "action": "accept"}).status_code == 404, value
+        connection.set_schema_to_public()
+        assign_team = {"lead": lead.pk, "action": "assign", "team": value}
+        assert sales.post("/sales/leads/", assign_team).status_code == 404, value
+        connection.set_schema_to_public()
+        # a bad rep is a message on the queue, and the lead stays unassigned
+        assert (
+            sales.post("/sales/leads/", {"lead": lead.pk, "action": "assign", "rep": value}).status_code
+            == 302
+        )
         connection.set_schema_to_public()
         assert marketer.post("/marketing/scoring/", {"rule": value, "action": "delete"}).status_code == 404, (
             value
         )
         connection.set_schema_to_public()
+    assert sales.post("/sales/leads/", {"lead": "", "action": "accept"}).status_code == 404
+    with schema_context("alpha"):
+        lead.refresh_from_db()
+        assert lead.owner_id is None and lead.lifecycle_stage == "mql"

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from accounts.models import User
 from sales.models import Deal, Pipeline, Quota, Team
@@ -24,12 +23,6 @@ from sales.services.deals import deal_close_won, deal_create, deal_move
 from sales.services.quotas import quota_set
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
 
 
 def test_quota_rules(alpha):

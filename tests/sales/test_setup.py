@@ -18,12 +18,6 @@ from tests.conftest import login
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alpha(tenant_a):
-    with schema_context("alpha"):
-        yield tenant_a
-
-
 def _names(pipeline: Pipeline) -> list[tuple[str, str]]:
     return list(pipeline.stages.order_by("position").values_list("name", "kind"))
 
@@ -80,7 +74,7 @@ def test_a_stage_with_history_cannot_be_removed_and_the_last_open_one_stays(alph
     setup.stage_delete(stage=fresh.stages.get(name="New"))
     assert _names(fresh) == [("Extra", "open"), ("Won", "won"), ("Lost", "lost")]
     assert list(fresh.stages.order_by("position").values_list("position", flat=True)) == [0, 1, 2]
-    assert extra.pk
+    assert list(fresh.stages.filter(kind="open").values_list("pk", flat=True)) == [extra.pk]
 
 
 def test_default_pipeline_moves_and_stays_active(alpha):
@@ -205,23 +199,32 @@ def test_set_up_pages_name_the_field_on_bad_input(tenant_a):
 def test_set_up_is_isolated_between_tenants(tenant_a, tenant_b):
     with schema_context("alpha"):
         setup.loss_reason_create(category="other", name="alphacanary reason")
-        stage = Pipeline.objects.get(name="New business").stages.get(name="Demo")
-        pipeline = stage.pipeline_id
+        # a pipeline of alpha's own: its ids are beyond any beta has (both start from the same defaults)
+        alpha_only = setup.pipeline_create(name="Alpha partners")
+        stage = setup.stage_create(pipeline=alpha_only, data={"name": "Pilot", "probability": "40"})
     with schema_context("beta"):
         beta_pipeline = Pipeline.objects.get(name="New business").pk
+        assert not Stage.objects.filter(pk=stage.pk).exists() and not Pipeline.objects.filter(
+            pk=alpha_only.pk
+        )
     beta = login("beta", "sales")
-    assert "alphacanary" not in beta.get("/sales/setup/").content.decode()
+    page = beta.get("/sales/setup/")
+    assert page.status_code == 200 and "alphacanary" not in page.content.decode()
+    assert "Too expensive" in page.content.decode()  # beta's own reasons are shown
     connection.set_schema_to_public()
-    # alpha's stage id posted on beta's pipeline: not beta's row, so the same 404 as a missing one
+    # alpha's stage id posted on beta's pipeline, and alpha's pipeline on beta: the 404 of a missing row
     foreign = beta.post(
         f"/sales/setup/pipelines/{beta_pipeline}/",
         {"action": "stage_update", "stage": stage.pk, "name": "Hijack"},
     )
-    assert foreign.status_code in (302, 404)
-    with schema_context("alpha"):
-        assert Stage.objects.get(pk=stage.pk).name == "Demo"
+    assert foreign.status_code == 404
     connection.set_schema_to_public()
-    assert beta.get(f"/sales/setup/pipelines/{pipeline + 10_000}/").status_code == 404
+    assert beta.get(f"/sales/setup/pipelines/{alpha_only.pk}/").status_code == 404
+    with schema_context("alpha"):
+        assert Stage.objects.get(pk=stage.pk).name == "Pilot"
+    with schema_context("beta"):
+        assert not Stage.objects.filter(name="Hijack").exists()
+    connection.set_schema_to_public()
 
 
 def test_set_up_query_budget_does_not_grow_with_rows(tenant_a):
