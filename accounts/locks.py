@@ -8,7 +8,7 @@ locks of tenant provisioning (a separate key space).
 
 from __future__ import annotations
 
-JOBS = {"marketing.rescore": 1, "alignment.engine": 2}
+JOBS = {"marketing.rescore": 1, "alignment.engine": 2, "alignment.recompute_request": 3}
 
 
 def try_workspace_lock(cursor, job: str) -> bool:
@@ -16,3 +16,9 @@ def try_workspace_lock(cursor, job: str) -> bool:
     job_key = JOBS[job]  # an unknown job is a programming error, not a lock
     cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(current_schema()))", [job_key])
     return bool(cursor.fetchone()[0])
+
+
+def workspace_lock(cursor, job: str) -> None:
+    """Wait for the job's lock for the current schema; held until the transaction ends."""
+    job_key = JOBS[job]
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", [job_key])

@@ -22,6 +22,7 @@ from accounts.locks import try_workspace_lock
 
 from . import registry
 from .models import DefinitionVersion, EngineRun
+from .services import current_definition
 
 NONE = "none"  # the dimension value of facts without one (a lead with no campaign)
 
@@ -170,12 +171,12 @@ CREATE TEMP TABLE IF NOT EXISTS _alignment_values (
 
 UPSERT = """
 INSERT INTO alignment_metricvalue
-    (metric, granularity, period_start, dimension, dimension_value, definition_id,
+    (metric, granularity, period_start, dimension, dimension_value, model, definition_id,
      value, numerator, denominator, computed_at)
-SELECT metric, %(grain)s, period_start, dimension, dimension_value, %(definition)s,
+SELECT metric, %(grain)s, period_start, dimension, dimension_value, '', %(definition)s,
        value, numerator, denominator, now()
 FROM _alignment_values
-ON CONFLICT (metric, granularity, period_start, dimension, dimension_value, definition_id) DO UPDATE
+ON CONFLICT (metric, granularity, period_start, dimension, dimension_value, model, definition_id) DO UPDATE
 SET value = EXCLUDED.value, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
     computed_at = EXCLUDED.computed_at
 WHERE (alignment_metricvalue.value, alignment_metricvalue.numerator, alignment_metricvalue.denominator)
@@ -192,11 +193,6 @@ WHERE v.definition_id = %(definition)s AND v.granularity = %(grain)s AND v.metri
         AND n.dimension_value = v.dimension_value
   )
 """
-
-
-def current_definition() -> DefinitionVersion:
-    version = DefinitionVersion.objects.order_by("-id").first()
-    return version or DefinitionVersion.objects.create()
 
 
 def _compute(cursor, *, definition: DefinitionVersion, periods: dict[str, tuple] | None) -> int:

@@ -26,6 +26,13 @@ class DefinitionVersion(models.Model):
         max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Sales cost for CAC, per month"
     )
     lifetime_cap_months = models.PositiveIntegerField(default=60)
+    trailing_window_days = models.PositiveIntegerField(
+        default=90, help_text="The one trailing window for every input of pipeline velocity"
+    )
+    quality_weight_acceptance = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    quality_weight_sql_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    quality_weight_win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    quality_weight_deal_size = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
     mql_rule = models.CharField(
         max_length=200, default="marketing scoring rule (its own version is on each transition)"
     )
@@ -52,6 +59,9 @@ class MetricValue(models.Model):
     period_start = models.DateField()
     dimension = models.CharField(max_length=20, blank=True, default="")
     dimension_value = models.CharField(max_length=100, blank=True, default="")
+    model = models.CharField(
+        max_length=20, blank=True, default="", help_text="The attribution model, for attributed metrics"
+    )
     definition = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="values")
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     numerator = models.DecimalField(max_digits=20, decimal_places=6, null=True)
@@ -67,6 +77,7 @@ class MetricValue(models.Model):
                     "period_start",
                     "dimension",
                     "dimension_value",
+                    "model",
                     "definition",
                 ],
                 name="metric_value_once",
@@ -116,3 +127,82 @@ class EngineRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AttributionModel(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    LAST_TOUCH = "last_touch", "Last touch"
+    LINEAR = "linear", "Linear"
+    U_SHAPED = "u_shaped", "U-shaped"
+    W_SHAPED = "w_shaped", "W-shaped"
+    TIME_DECAY = "time_decay", "Time decay"
+
+
+class AttributionCredit(models.Model):
+    """The share of one deal's amount that one attribution model gives one touchpoint. For every deal with
+    touches and every model the credits sum exactly to the deal's amount (cents; the rounding remainder goes
+    to the touch with the largest share). Written by the engine only."""
+
+    deal = models.ForeignKey("sales.Deal", on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey("marketing.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    definition = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="+")
+    weight = models.DecimalField(max_digits=13, decimal_places=12)
+    credit = models.DecimalField(max_digits=14, decimal_places=2)
+    # Copied from the touchpoint and deal so rollups need no joins.
+    campaign = models.ForeignKey(
+        "marketing.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, blank=True)
+    deal_created_at = models.DateTimeField()
+    deal_won_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal", "touchpoint", "model", "definition"], name="attribution_credit_once"
+            )
+        ]
+        indexes = [models.Index(fields=["model", "deal_created_at"], name="attribution_model_created")]
+
+    def __str__(self) -> str:
+        return f"{self.model}: deal {self.deal_id} touch {self.touchpoint_id} {self.credit}"
+
+
+class RecomputeRequest(models.Model):
+    """A user's request for a full recompute of the workspace's metrics (rate-limited)."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Recompute requested {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class ReportSchedule(models.Model):
+    """Leadership's scheduled joint report, sent by email (HTML with a PDF attachment)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly (Mondays)"
+        MONTHLY = "monthly", "Monthly (the 1st)"
+
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.WEEKLY)
+    recipients = models.TextField(help_text="Email addresses, one per line")
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} report"

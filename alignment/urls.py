@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from .views import home, reports, schedules, settings
 
 app_name = "alignment"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", home.HomeView.as_view(), name="home"),
+    *reports.urlpatterns,
+    *settings.urlpatterns,
+    *schedules.urlpatterns,
 ]

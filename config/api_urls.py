@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("marketing.api_urls")),
     path("", include("sales.api_urls")),
+    path("", include("alignment.api_urls")),
 ]

@@ -1,0 +1,5 @@
+"""Alignment API: api_reports (work in progress)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

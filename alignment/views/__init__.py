@@ -1,0 +1,1 @@
+"""Alignment portal pages, one module per area; each module lists its own ``urlpatterns``."""

@@ -1,0 +1,5 @@
+"""Alignment pages: schedules (work in progress)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Alignment pages: settings (work in progress)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
