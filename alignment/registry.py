@@ -15,7 +15,8 @@ GRANULARITIES = (DAY, WEEK, MONTH, QUARTER)
 REPORT_PERIODS = (WEEK, MONTH, QUARTER)
 
 CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE = "channel", "campaign", "segment", "team", "rep", "pipeline"
-DIMENSIONS = (CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE)
+STAGE, SEND = "stage", "send"  # a deal stage (stage metrics); a campaign send (send-to-lead lag)
+DIMENSIONS = (CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP, PIPELINE, STAGE, SEND)
 
 MARKETING, SALES = "marketing", "sales"
 BOTH = (MARKETING, SALES)
@@ -68,7 +69,7 @@ _METRICS = [
         UP,
         BOTH,
         GRANULARITIES,
-        (CHANNEL, CAMPAIGN, SEGMENT, REP),
+        (CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP),
     ),
     Metric(
         "sqls",
@@ -130,7 +131,7 @@ _METRICS = [
         UP,
         BOTH,
         REPORT_PERIODS,
-        (CHANNEL, CAMPAIGN, SEGMENT, REP),
+        (CHANNEL, CAMPAIGN, SEGMENT, TEAM, REP),
     ),
     Metric(
         "speed_to_lead_median",
@@ -161,6 +162,7 @@ _METRICS = [
         BOTH,
         REPORT_PERIODS,
         (REP, TEAM),
+        needs="the two-sided SLA policy and the business calendar",
     ),
     # Sales outcomes.
     Metric(
@@ -222,7 +224,7 @@ _METRICS = [
         DOWN,
         (SALES,),
         REPORT_PERIODS,
-        (REP, TEAM, PIPELINE),
+        (CHANNEL, CAMPAIGN, TEAM, REP, PIPELINE),
     ),
     Metric(
         "sales_cycle_median",
@@ -232,7 +234,7 @@ _METRICS = [
         DOWN,
         (SALES,),
         REPORT_PERIODS,
-        (REP, TEAM, PIPELINE),
+        (CHANNEL, CAMPAIGN, TEAM, REP, PIPELINE),
     ),
     Metric(
         "lead_to_close_median",
@@ -242,7 +244,7 @@ _METRICS = [
         DOWN,
         BOTH,
         REPORT_PERIODS,
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, REP, PIPELINE),
     ),
     Metric(
         "stage_conversion",
@@ -252,7 +254,7 @@ _METRICS = [
         UP,
         (SALES,),
         REPORT_PERIODS,
-        (PIPELINE,),
+        (PIPELINE, STAGE),
     ),
     Metric(
         "time_in_stage_median",
@@ -262,7 +264,7 @@ _METRICS = [
         DOWN,
         (SALES,),
         REPORT_PERIODS,
-        (PIPELINE,),
+        (PIPELINE, STAGE),
     ),
     Metric(
         "pipeline_created",
@@ -282,7 +284,7 @@ _METRICS = [
         UP,
         (SALES,),
         REPORT_PERIODS,
-        (REP, TEAM, PIPELINE),
+        (REP, PIPELINE),
         view="snapshot",
     ),
     Metric(
@@ -304,7 +306,7 @@ _METRICS = [
         UP,
         BOTH,
         REPORT_PERIODS,
-        (PIPELINE, TEAM),
+        (REP, PIPELINE),
         notes="Revenue per day.",
     ),
     Metric(
@@ -327,7 +329,7 @@ _METRICS = [
         UP,
         BOTH,
         REPORT_PERIODS,
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, REP, PIPELINE),
     ),
     Metric(
         "marketing_sourced_share",
@@ -337,6 +339,7 @@ _METRICS = [
         UP,
         BOTH,
         REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, REP, PIPELINE),
     ),
     Metric(
         "marketing_influenced_pipeline",
@@ -346,7 +349,7 @@ _METRICS = [
         UP,
         BOTH,
         REPORT_PERIODS,
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, REP, PIPELINE),
         notes="Not additive with sourced.",
     ),
     Metric(
@@ -494,7 +497,7 @@ _METRICS = [
         DOWN,
         (MARKETING,),
         (MONTH, QUARTER),
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, SEND),
     ),
     Metric(
         "send_to_lead_lag_p80",
@@ -504,7 +507,7 @@ _METRICS = [
         DOWN,
         (MARKETING,),
         (MONTH, QUARTER),
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, SEND),
     ),
     Metric(
         "send_to_lead_within_7d",
@@ -514,7 +517,7 @@ _METRICS = [
         UP,
         (MARKETING,),
         (MONTH, QUARTER),
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, SEND),
     ),
     Metric(
         "send_to_lead_within_30d",
@@ -524,7 +527,7 @@ _METRICS = [
         UP,
         (MARKETING,),
         (MONTH, QUARTER),
-        (CHANNEL, CAMPAIGN),
+        (CHANNEL, CAMPAIGN, SEND),
     ),
     # Shared work (the facts come with the alignment II module).
     Metric(
@@ -547,6 +550,148 @@ _METRICS = [
         BOTH,
         (MONTH, QUARTER),
         needs="shared goals, objections and feedback",
+    ),
+    # Inputs the reports show next to the metrics they make up.
+    Metric(
+        "visits",
+        "Visits",
+        "page visits (touchpoints) in P",
+        "count",
+        UP,
+        (MARKETING,),
+        GRANULARITIES,
+        (CHANNEL, CAMPAIGN),
+    ),
+    Metric(
+        "deals_created",
+        "Deals created",
+        "number of deals created in P",
+        "count",
+        UP,
+        BOTH,
+        GRANULARITIES,
+        (CHANNEL, CAMPAIGN, REP, TEAM, PIPELINE),
+    ),
+    Metric(
+        "attributed_pipeline",
+        "Attributed pipeline",
+        "credits of deals created in P, per attribution model",
+        "currency",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+        notes="Stored per attribution model.",
+    ),
+    Metric(
+        "attributed_opportunities",
+        "Attributed opportunities",
+        "sum of the credit shares of deals created in P, per attribution model",
+        "count",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+        notes="Stored per attribution model.",
+    ),
+    Metric(
+        "attributed_revenue",
+        "Attributed revenue",
+        "credits of deals won in P, per attribution model",
+        "currency",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+        notes="Stored per attribution model; reconcile with revenue won (deals without touches).",
+    ),
+    Metric(
+        "cost_per_opportunity",
+        "Cost per opportunity",
+        "spend(P) / attributed opportunities in P, per attribution model",
+        "currency",
+        DOWN,
+        (MARKETING,),
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN),
+        notes="Stored per attribution model.",
+    ),
+    Metric(
+        "velocity_open_deals",
+        "Open deals (velocity)",
+        "open deals at the end of P",
+        "count",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, PIPELINE),
+        view="snapshot",
+    ),
+    Metric(
+        "velocity_win_rate",
+        "Win rate (velocity window)",
+        "won / closed over the trailing window ending with P",
+        "ratio",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, PIPELINE),
+    ),
+    Metric(
+        "velocity_deal_size",
+        "Average deal size (velocity window)",
+        "amount won / deals won over the trailing window ending with P",
+        "currency",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, PIPELINE),
+    ),
+    Metric(
+        "velocity_cycle_days",
+        "Sales cycle (velocity window)",
+        "mean days from creation to win, deals won in the trailing window ending with P",
+        "days",
+        DOWN,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, PIPELINE),
+    ),
+    Metric(
+        "start_mrr",
+        "MRR at the start",
+        "MRR of the customers at the start of P",
+        "currency",
+        UP,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "average_mrr",
+        "Average MRR",
+        "MRR at the start of P / customers at the start of P",
+        "currency",
+        UP,
+        (SALES,),
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "new_accounts",
+        "New customer accounts",
+        "accounts whose first subscription started in P",
+        "count",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
+    ),
+    Metric(
+        "new_customer_mrr",
+        "New-customer average MRR",
+        "MRR of new subscriptions of the accounts acquired in P / those accounts",
+        "currency",
+        UP,
+        BOTH,
+        (MONTH, QUARTER),
     ),
 ]
 

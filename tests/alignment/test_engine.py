@@ -220,11 +220,19 @@ def test_the_registry_describes_every_metric_once(facts):
         assert metric.better in {"up", "down"} and set(metric.owners) <= {"marketing", "sales"}
         assert set(metric.periods) <= set(registry.GRANULARITIES) and metric.periods
         assert set(metric.dimensions) <= set(registry.DIMENSIONS)
-    # every computed metric is registered, with every dimension the engine breaks it down by
+    # every computed metric is registered with exactly the dimensions the engine breaks it down by, and
+    # every registered metric is computed unless it waits for a later module's facts
+    computed: dict[str, set] = {}
     for comp in engine.COMPUTATIONS:
-        for key in comp.select:
-            assert set(comp.dimensions) <= set(registry.REGISTRY[key].dimensions), key
-    # and values are stored only for the granularities a metric is registered for
+        for key in comp.keys:
+            computed.setdefault(key, set()).update(comp.dimensions)
+    for key, metric in registry.REGISTRY.items():
+        if metric.needs:
+            assert key not in computed, key
+        else:
+            assert computed.get(key) == set(metric.dimensions), key
+    # and values are stored only for the granularities and dimensions a metric is registered for
     engine.run(full=True)
-    stored = set(MetricValue.objects.values_list("metric", "granularity").distinct())
-    assert stored and all(grain in registry.REGISTRY[key].periods for key, grain in stored)
+    stored = set(MetricValue.objects.values_list("metric", "granularity", "dimension").distinct())
+    assert stored and all(grain in registry.REGISTRY[key].periods for key, grain, _ in stored)
+    assert all(dim in ("", *registry.REGISTRY[key].dimensions) for key, _, dim in stored)

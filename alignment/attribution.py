@@ -1,0 +1,149 @@
+"""Multi-touch attribution: the credits each model gives each touchpoint of a deal, in SQL.
+
+The touches of a deal are the touchpoints of its contacts and of its company's contacts, at or before the
+deal was created and within the attribution lookback. Positions, in time order (ties by id):
+
+- first touch: the earliest; last touch (= the deal-creation touch): the latest;
+- lead-creation touch: the latest touch at or before the lead was created (the deal's lead contact, else
+  its earliest contact); when every touch came later, the first touch.
+
+Weights (metrics.md): first touch 100% first; last touch 100% last; linear 1/n; U-shaped 40% first, 40%
+lead creation, 20% shared by every other touch; W-shaped 30% first, 30% lead creation, 30% deal creation,
+10% shared by every other touch; time decay 2^(-age/h), age in days before the deal's creation. When two
+positions fall on one touch it takes both shares; the weights of a deal are then normalised to 1, so a
+single touch takes 100% and a share with no touch to go to is spread over the others pro rata.
+
+Credits are cents: each is the amount times the weight, rounded, and the rounding remainder goes to the
+touch with the largest weight (the earliest on a tie), so a deal's credits sum exactly to its amount for
+every model.
+"""
+
+from __future__ import annotations
+
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+
+CREDITS = """
+WITH scope AS (
+    SELECT d.id, d.amount, d.created_at, d.closed_at, d.status, d.company_id, d.lead_id
+    FROM sales_deal d
+    WHERE %(days)s::date[] IS NULL
+       OR d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
+),
+people AS (
+    SELECT dc.deal_id, dc.contact_id FROM sales_dealcontact dc JOIN scope s ON s.id = dc.deal_id
+    UNION
+    SELECT s.id, c.id FROM scope s JOIN marketing_contact c ON c.company_id = s.company_id
+),
+lead_at AS (
+    SELECT s.id AS deal_id, COALESCE(lc.created_at, first_contact.at) AS at
+    FROM scope s
+    LEFT JOIN marketing_contact lc ON lc.id = s.lead_id
+    LEFT JOIN LATERAL (
+        SELECT min(c.created_at) AS at FROM sales_dealcontact dc
+        JOIN marketing_contact c ON c.id = dc.contact_id WHERE dc.deal_id = s.id
+    ) first_contact ON TRUE
+),
+touches AS (
+    SELECT s.id AS deal_id, s.amount, s.created_at, s.closed_at, s.status, tp.id AS touchpoint_id,
+           tp.occurred_at, tp.campaign_id, COALESCE(NULLIF(tp.channel, ''), cp.channel, '') AS channel,
+           row_number() OVER deal_touches AS pos,
+           count(*) OVER (PARTITION BY s.id) AS n,
+           la.at AS lead_at
+    FROM scope s
+    JOIN people p ON p.deal_id = s.id
+    JOIN marketing_touchpoint tp ON tp.contact_id = p.contact_id
+    LEFT JOIN marketing_campaign cp ON cp.id = tp.campaign_id
+    JOIN lead_at la ON la.deal_id = s.id
+    WHERE tp.occurred_at <= s.created_at
+      AND tp.occurred_at > s.created_at - make_interval(days => %(lookback_days)s)
+    WINDOW deal_touches AS (PARTITION BY s.id ORDER BY tp.occurred_at, tp.id)
+),
+positioned AS (
+    SELECT t.*,
+           COALESCE(max(t.pos) FILTER (WHERE t.occurred_at <= t.lead_at) OVER (PARTITION BY t.deal_id), 1)
+               AS lc
+    FROM touches t
+),
+raw AS (
+    SELECT p.*, m.model,
+           CASE m.model
+               WHEN 'first_touch' THEN CASE WHEN p.pos = 1 THEN 1 ELSE 0 END
+               WHEN 'last_touch' THEN CASE WHEN p.pos = p.n THEN 1 ELSE 0 END
+               WHEN 'linear' THEN 1
+               WHEN 'u_shaped' THEN
+                   0.4 * (p.pos = 1)::int + 0.4 * (p.pos = p.lc)::int
+                   + CASE WHEN p.pos NOT IN (1, p.lc)
+                          THEN 0.2 / (p.n - CASE WHEN p.lc = 1 THEN 1 ELSE 2 END) ELSE 0 END
+               WHEN 'w_shaped' THEN
+                   0.3 * (p.pos = 1)::int + 0.3 * (p.pos = p.lc)::int + 0.3 * (p.pos = p.n)::int
+                   + CASE WHEN p.pos NOT IN (1, p.lc, p.n)
+                          THEN 0.1 / (p.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, p.lc, p.n]) x))
+                          ELSE 0 END
+               ELSE power(2::numeric,
+                          -(EXTRACT(epoch FROM p.created_at - p.occurred_at) / 86400.0)::numeric
+                          / %(half_life)s::numeric)
+           END::numeric AS raw
+    FROM positioned p
+    CROSS JOIN unnest(%(models)s::text[]) AS m(model)
+),
+weighted AS (
+    SELECT r.*, r.raw / SUM(r.raw) OVER (PARTITION BY r.deal_id, r.model) AS w
+    FROM raw r
+),
+rounded AS (
+    SELECT w.*, round(w.amount * w.w, 2) AS cents,
+           row_number() OVER (PARTITION BY w.deal_id, w.model ORDER BY w.w DESC, w.pos) AS rank
+    FROM weighted w
+    WHERE w.w > 0
+)
+INSERT INTO _alignment_credits
+    (deal_id, touchpoint_id, model, weight, credit, campaign_id, channel, deal_created_at, deal_won_at)
+SELECT r.deal_id, r.touchpoint_id, r.model, round(r.w, 12),
+       r.cents + CASE WHEN r.rank = 1
+                      THEN r.amount - SUM(r.cents) OVER (PARTITION BY r.deal_id, r.model) ELSE 0 END,
+       r.campaign_id, r.channel, r.created_at, CASE WHEN r.status = 'won' THEN r.closed_at END
+FROM rounded r
+"""
+
+UPSERT = """
+INSERT INTO alignment_attributioncredit
+    (deal_id, touchpoint_id, model, definition_id, weight, credit, campaign_id, channel,
+     deal_created_at, deal_won_at)
+SELECT deal_id, touchpoint_id, model, %(definition)s, weight, credit, campaign_id, channel,
+       deal_created_at, deal_won_at
+FROM _alignment_credits
+ON CONFLICT (deal_id, touchpoint_id, model, definition_id) DO UPDATE
+SET weight = EXCLUDED.weight, credit = EXCLUDED.credit, campaign_id = EXCLUDED.campaign_id,
+    channel = EXCLUDED.channel, deal_created_at = EXCLUDED.deal_created_at, deal_won_at = EXCLUDED.deal_won_at
+WHERE (alignment_attributioncredit.weight, alignment_attributioncredit.credit,
+       alignment_attributioncredit.campaign_id, alignment_attributioncredit.channel,
+       alignment_attributioncredit.deal_created_at, alignment_attributioncredit.deal_won_at)
+      IS DISTINCT FROM (EXCLUDED.weight, EXCLUDED.credit, EXCLUDED.campaign_id, EXCLUDED.channel,
+                        EXCLUDED.deal_created_at, EXCLUDED.deal_won_at)
+"""
+
+# Credits of the recomputed deals (every deal on a full run) that the computation no longer gives.
+PRUNE = """
+DELETE FROM alignment_attributioncredit ac
+USING sales_deal d
+WHERE ac.definition_id = %(definition)s AND d.id = ac.deal_id
+  AND (%(days)s::date[] IS NULL
+       OR d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
+       OR ac.deal_created_at::date = ANY(%(days)s::date[]) OR ac.deal_won_at::date = ANY(%(days)s::date[]))
+  AND NOT EXISTS (
+      SELECT 1 FROM _alignment_credits n
+      WHERE n.deal_id = ac.deal_id AND n.touchpoint_id = ac.touchpoint_id AND n.model = ac.model
+  )
+"""
+
+
+def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
+    """Recompute the credits of the deals whose creation or close day is dirty (every deal when ``days`` is
+    None); returns the number of rows written or removed. Runs inside the engine's transaction (UTC)."""
+    step = {**params, "days": days, "models": list(MODELS)}
+    cursor.execute("TRUNCATE _alignment_credits")
+    cursor.execute(CREDITS, step)
+    cursor.execute(UPSERT, step)
+    written = cursor.rowcount
+    cursor.execute(PRUNE, step)
+    return written + cursor.rowcount

@@ -1,0 +1,805 @@
+"""The SQL of the metric engine: one computation per family of metrics sharing one scan.
+
+Every computation writes rows ``(metric, period_start, dimension, dimension_value, model, numerator,
+denominator, value)`` into the run's temporary table ``_alignment_values`` for one granularity, limited to the
+periods it is asked for. Statements are built only from the constants in this module and a checked
+granularity; everything else is a bind parameter:
+
+- ``%(periods)s`` (date[] or NULL = every period), ``%(since)s`` / ``%(until)s`` (the date range the periods
+  span, so scans use their time indexes);
+- the definition in force: ``%(cohort_days)s`` (W), ``%(influence_days)s`` (L), ``%(lookback_days)s``,
+  ``%(half_life)s``, ``%(trailing_days)s``, ``%(gross_margin)s``, ``%(sales_cost_month)s``,
+  ``%(cap_months)s``, ``%(w_acceptance)s``, ``%(w_sql)s``, ``%(w_win)s``, ``%(w_size)s``, ``%(definition)s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import registry
+
+NONE = "none"  # the dimension value of facts without one (a lead with no campaign)
+FOREVER = -1  # a reach that runs to today: a change affects every later period (snapshots, retention)
+
+# How far a dirty day reaches: a change on day x affects the periods holding days x - back .. x + forward.
+# Values are days, or the name of a definition parameter, or FOREVER.
+SAME_DAY = (0, 0)
+
+
+@dataclass(frozen=True)
+class Computation:
+    """Metrics grouped by period and dimension over one scan of ``source`` (GROUPING SETS: the workspace
+    total and one set per dimension). ``select`` maps a metric to (numerator, denominator, value) SQL."""
+
+    name: str
+    ts: str  # the timestamp or date that places a fact in a period
+    source: str
+    select: dict[str, tuple[str, str, str]]
+    dimensions: dict[str, str] = field(default_factory=dict)
+    where: str = "TRUE"
+    total: bool = True  # False for dimensions whose facts repeat per value (segments, teams)
+    model: str = "''"  # the attribution model column, grouped in every set
+    reach: tuple = SAME_DAY
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.select)
+
+    @property
+    def produces(self) -> list[str]:
+        """The dimensions of the rows it writes ('' = the workspace), which its prune may remove."""
+        return ([""] if self.total else []) + list(self.dimensions)
+
+    def sql(self, grain: str, keys: list[str]) -> str:
+        bucket = bucket_of(self.ts, grain)
+        dims = self.dimensions
+        if not dims and not self.total:
+            raise ValueError(f"{self.name}: nothing to group by")
+        dimension = "CASE " + " ".join(f"WHEN GROUPING({e}) = 0 THEN '{n}'" for n, e in dims.items())
+        dimension += " ELSE '' END" if dims else ""
+        value = "CASE " + " ".join(
+            f"WHEN GROUPING({e}) = 0 THEN COALESCE(({e})::text, '{NONE}')" for e in dims.values()
+        )
+        value += " ELSE '' END" if dims else ""
+        if not dims:
+            dimension = value = "''"
+        always = bucket if self.model == "''" else f"{bucket}, {self.model}"  # a constant is not grouped
+        sets = [f"({always})"] if self.total else []
+        sets += [f"({always}, {e})" for e in dims.values()]
+        chosen = [(key, self.select[key]) for key in keys]
+        columns = ", ".join(
+            f"({num})::numeric AS n{i}, ({den})::numeric AS d{i}, ({val})::numeric AS v{i}"
+            for i, (_, (num, den, val)) in enumerate(chosen)
+        )
+        unpivot = ", ".join(f"('{key}', g.n{i}, g.d{i}, g.v{i})" for i, (key, _) in enumerate(chosen))
+        return f"""
+            INSERT INTO _alignment_values
+                (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+            SELECT m.metric, g.period_start, g.dimension, g.dimension_value, g.model,
+                   m.numerator, m.denominator, m.value
+            FROM (
+                SELECT {bucket} AS period_start, {dimension} AS dimension, {value} AS dimension_value,
+                       {self.model} AS model, {columns}
+                FROM {self.source}
+                WHERE ({self.where}) AND {self.ts} IS NOT NULL
+                  AND (%(since)s::date IS NULL OR {self.ts} >= %(since)s::date)
+                  AND (%(until)s::date IS NULL OR {self.ts} < %(until)s::date)
+                  AND (%(periods)s::date[] IS NULL OR {bucket} = ANY(%(periods)s::date[]))
+                GROUP BY GROUPING SETS ({", ".join(sets)})
+            ) g
+            CROSS JOIN LATERAL (VALUES {unpivot}) AS m(metric, numerator, denominator, value)
+        """  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A computation written by hand: ``template`` is formatted with ``grain`` (checked) and must insert
+    rows for ``keys`` only, within the asked periods."""
+
+    name: str
+    keys_: tuple[str, ...]
+    template: str
+    reach: tuple = SAME_DAY
+    dimensions: tuple[str, ...] = ()
+    total: bool = True
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.keys_)
+
+    @property
+    def produces(self) -> list[str]:
+        return ([""] if self.total else []) + list(self.dimensions)
+
+    def sql(self, grain: str, keys: list[str]) -> str:
+        check_grain(grain)
+        return self.template.replace("{grain}", grain).replace("{step}", STEP[grain])
+
+
+def check_grain(grain: str) -> None:
+    if grain not in registry.GRANULARITIES:
+        raise ValueError(f"Unknown granularity {grain!r}")
+
+
+STEP = {"day": "1 day", "week": "7 days", "month": "1 month", "quarter": "3 months"}
+
+
+def bucket_of(ts: str, grain: str) -> str:
+    check_grain(grain)
+    return f"date_trunc('{grain}', {ts})::date"
+
+
+def _rate(num: str, den: str) -> tuple[str, str, str]:
+    return num, den, f"({num})::numeric / NULLIF({den}, 0)"
+
+
+def _count(expr: str) -> tuple[str, str, str]:
+    return expr, "NULL", expr
+
+
+def _plain(expr: str) -> tuple[str, str, str]:
+    """A statistic with no numerator and denominator (a median, a percentile)."""
+    return "NULL", "NULL", expr
+
+
+CAMPAIGN_DIMS = {registry.CHANNEL: "cp.channel", registry.CAMPAIGN: "cp.id"}
+
+# Segment membership now: static lists and every rule segment compiled to SQL, in a temporary table the
+# run fills first (``_alignment_segments``). Teams: a rep's teams.
+SEGMENT_JOIN = "JOIN _alignment_segments sm ON sm.contact_id = {contact}"
+TEAM_JOIN = "JOIN sales_team_members tm ON tm.user_id = {rep}"
+
+
+def by_segment(comp: Computation, contact: str, keys: list[str] | None = None) -> Computation:
+    """The same metrics per segment: a contact in two segments counts in both, so no workspace total."""
+    return Computation(
+        name=f"{comp.name} by segment",
+        ts=comp.ts,
+        source=comp.source + "\n" + SEGMENT_JOIN.format(contact=contact),
+        select={k: v for k, v in comp.select.items() if keys is None or k in keys},
+        dimensions={registry.SEGMENT: "sm.segment_id"},
+        where=comp.where,
+        total=False,
+        reach=comp.reach,
+    )
+
+
+def by_team(comp: Computation, rep: str, keys: list[str] | None = None) -> Computation:
+    return Computation(
+        name=f"{comp.name} by team",
+        ts=comp.ts,
+        source=comp.source + "\n" + TEAM_JOIN.format(rep=rep),
+        select={k: v for k, v in comp.select.items() if keys is None or k in keys},
+        dimensions={registry.TEAM: "tm.team_id"},
+        where=comp.where,
+        total=False,
+        reach=comp.reach,
+    )
+
+
+DAYS = "(EXTRACT(epoch FROM ({later}) - ({earlier})) / 86400.0)"
+
+
+def days_between(later: str, earlier: str) -> str:
+    return DAYS.format(later=later, earlier=earlier)
+
+
+# --- Funnel -------------------------------------------------------------------------------------------
+
+FUNNEL = Computation(
+    name="funnel entries",
+    ts="t.at",
+    source="""marketing_stagetransition t
+        JOIN marketing_contact c ON c.id = t.contact_id
+        LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id""",
+    where="t.to_stage IN ('lead', 'mql', 'sql', 'opportunity', 'customer')",
+    dimensions=CAMPAIGN_DIMS,
+    select={
+        "leads": _count("COUNT(*) FILTER (WHERE t.to_stage = 'lead')"),
+        "mqls": _count("COUNT(*) FILTER (WHERE t.to_stage = 'mql')"),
+        "sqls": _count("COUNT(*) FILTER (WHERE t.to_stage = 'sql')"),
+        "opportunities": _count("COUNT(*) FILTER (WHERE t.to_stage = 'opportunity')"),
+        "new_customers": _count("COUNT(*) FILTER (WHERE t.to_stage = 'customer')"),
+        "mql_to_sql_rate": _rate(
+            "COUNT(*) FILTER (WHERE t.to_stage = 'sql')", "COUNT(*) FILTER (WHERE t.to_stage = 'mql')"
+        ),
+    },
+)
+
+VISITS = Computation(
+    name="visits",
+    ts="tp.occurred_at",
+    source="""marketing_touchpoint tp
+        LEFT JOIN marketing_campaign cp ON cp.id = tp.campaign_id""",
+    where="tp.kind = 'page_visit'",
+    dimensions={registry.CHANNEL: "COALESCE(NULLIF(tp.channel, ''), cp.channel)", registry.CAMPAIGN: "cp.id"},
+    select={"visits": _count("COUNT(*)")},
+)
+
+# MQLs of P followed to SQL within W: the cohort view. A later SQL entry changes the cohort of its MQL, up
+# to W days back.
+MQL_COHORT = Computation(
+    name="MQL cohorts",
+    ts="t.at",
+    source="""marketing_stagetransition t
+        JOIN marketing_contact c ON c.id = t.contact_id
+        LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id
+        LEFT JOIN LATERAL (
+            SELECT TRUE AS reached FROM marketing_stagetransition s
+            WHERE s.contact_id = t.contact_id AND s.to_stage = 'sql'
+              AND s.at >= t.at AND s.at < t.at + make_interval(days => %(cohort_days)s)
+            LIMIT 1
+        ) r ON TRUE""",
+    where="t.to_stage = 'mql'",
+    dimensions=CAMPAIGN_DIMS,
+    select={"mql_to_sql_rate_cohort": _rate("COUNT(*) FILTER (WHERE r.reached)", "COUNT(*)")},
+    reach=("cohort_days", 0),
+)
+
+DECISIONS = Computation(
+    name="lead decisions",
+    ts="d.decided_at",
+    source="""sales_leaddecision d
+        LEFT JOIN marketing_campaign cp ON cp.id = d.campaign_id""",
+    dimensions={**CAMPAIGN_DIMS, registry.REP: "d.decided_by_id"},
+    select={
+        "sals": _count("COUNT(*) FILTER (WHERE d.decision = 'accepted')"),
+        "mql_acceptance_rate": _rate("COUNT(*) FILTER (WHERE d.decision = 'accepted')", "COUNT(*)"),
+    },
+)
+
+# Speed to lead: from an MQL entry to the first sales activity done on the contact (within W), in business
+# hours (Monday to Friday, 09:00-17:00 UTC until the tenant's business calendar arrives).
+SPEED = Computation(
+    name="speed to lead",
+    ts="t.at",
+    source="""marketing_stagetransition t
+        JOIN marketing_contact c ON c.id = t.contact_id
+        LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id
+        LEFT JOIN LATERAL (
+            SELECT a.done_at, a.owner_id FROM sales_activity a
+            WHERE a.contact_id = t.contact_id AND a.done_at >= t.at
+              AND a.done_at < t.at + make_interval(days => %(cohort_days)s)
+            ORDER BY a.done_at, a.id LIMIT 1
+        ) f ON TRUE""",
+    where="t.to_stage = 'mql' AND f.done_at IS NOT NULL",
+    dimensions={registry.CHANNEL: "cp.channel", registry.REP: "f.owner_id"},
+    select={
+        "speed_to_lead_median": _plain(
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY alignment_business_hours(t.at, f.done_at))"
+        ),
+        "speed_to_lead_p90": _plain(
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY alignment_business_hours(t.at, f.done_at))"
+        ),
+    },
+    reach=("cohort_days", 0),
+)
+
+# --- Deals --------------------------------------------------------------------------------------------
+
+WON = "dl.status = 'won'"
+CYCLE = days_between("dl.closed_at", "dl.created_at")
+CLOSED = Computation(
+    name="closed deals",
+    ts="dl.closed_at",
+    source="""sales_deal dl
+        LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
+        LEFT JOIN LATERAL (
+            SELECT min(s.at) AS lead_at FROM marketing_stagetransition s
+            WHERE s.contact_id = dl.lead_id AND s.to_stage = 'lead'
+        ) ld ON TRUE""",
+    where="dl.status IN ('won', 'lost')",
+    dimensions={**CAMPAIGN_DIMS, registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
+    select={
+        "win_rate": _rate(f"COUNT(*) FILTER (WHERE {WON})", "COUNT(*)"),
+        "deals_won": _count(f"COUNT(*) FILTER (WHERE {WON})"),
+        "revenue_won": _count(f"COALESCE(SUM(dl.amount) FILTER (WHERE {WON}), 0)"),
+        "average_deal_size": _rate(
+            f"COALESCE(SUM(dl.amount) FILTER (WHERE {WON}), 0)", f"COUNT(*) FILTER (WHERE {WON})"
+        ),
+        "sales_cycle_mean": _rate(f"SUM({CYCLE}) FILTER (WHERE {WON})", f"COUNT(*) FILTER (WHERE {WON})"),
+        "sales_cycle_median": _plain(
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {CYCLE}) FILTER (WHERE {WON})"
+        ),
+        "lead_to_close_median": _plain(
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+            + days_between("dl.closed_at", "ld.lead_at")
+            + f") FILTER (WHERE {WON} AND ld.lead_at IS NOT NULL)"
+        ),
+    },
+)
+
+# Deals created in P followed to their outcome within W (the creation cohort of win rate).
+WIN_COHORT = Computation(
+    name="deal cohorts",
+    ts="dl.created_at",
+    source="sales_deal dl",
+    where="dl.status IN ('won', 'lost')"
+    " AND dl.closed_at < dl.created_at + make_interval(days => %(cohort_days)s)",
+    dimensions={registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
+    select={"win_rate_cohort": _rate(f"COUNT(*) FILTER (WHERE {WON})", "COUNT(*)")},
+    reach=("cohort_days", 0),
+)
+
+CREATED = Computation(
+    name="created deals",
+    ts="dl.created_at",
+    source="""sales_deal dl
+        LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
+        LEFT JOIN LATERAL (
+            SELECT TRUE AS touched FROM sales_dealcontact dc
+            JOIN marketing_touchpoint tp ON tp.contact_id = dc.contact_id
+            WHERE dc.deal_id = dl.id AND tp.campaign_id IS NOT NULL AND tp.occurred_at <= dl.created_at
+              AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s)
+            LIMIT 1
+        ) inf ON TRUE""",
+    dimensions={**CAMPAIGN_DIMS, registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
+    select={
+        "pipeline_created": _count("COALESCE(SUM(dl.amount), 0)"),
+        "deals_created": _count("COUNT(*)"),
+        "marketing_sourced_pipeline": _count(
+            "COALESCE(SUM(dl.amount) FILTER (WHERE dl.source_campaign_id IS NOT NULL), 0)"
+        ),
+        "marketing_influenced_pipeline": _count("COALESCE(SUM(dl.amount) FILTER (WHERE inf.touched), 0)"),
+    },
+)
+
+# Stays in a stage, from the stage history: a stay ends at the next change of the deal.
+STAYS = Computation(
+    name="stage stays",
+    ts="st.ended_at",
+    source="""(
+        SELECT ch.deal_id, ch.to_stage_id AS stage_id, ch.at AS started_at,
+               lead(ch.at) OVER w AS ended_at, lead(ch.to_stage_id) OVER w AS next_stage_id
+        FROM sales_dealstagechange ch
+        WINDOW w AS (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id)
+    ) st
+    JOIN sales_stage s ON s.id = st.stage_id
+    JOIN sales_stage n ON n.id = st.next_stage_id""",
+    dimensions={registry.PIPELINE: "s.pipeline_id", registry.STAGE: "s.id"},
+    select={
+        "stage_conversion": _rate(
+            "COUNT(*) FILTER (WHERE n.position > s.position AND n.kind <> 'lost')", "COUNT(*)"
+        ),
+        "time_in_stage_median": _plain(
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+            + days_between("st.ended_at", "st.started_at")
+            + ")"
+        ),
+    },
+)
+
+SPEND = Computation(
+    name="spend",
+    ts="k.date",
+    source="""marketing_costline k
+        JOIN marketing_campaign cp ON cp.id = k.campaign_id""",
+    dimensions=CAMPAIGN_DIMS,
+    select={"marketing_spend": _count("COALESCE(SUM(k.amount), 0)")},
+)
+
+# Send to lead lag: the leads (first lead-stage entry) touched by a send, within W after the send.
+SEND_LAG = Computation(
+    name="send to lead lag",
+    ts="x.sent_at",
+    source="""(
+        SELECT DISTINCT s.id AS send_id, s.campaign_id, s.sent_at, tp.contact_id, ld.lead_at,
+               """
+    + days_between("ld.lead_at", "s.sent_at")
+    + """ AS lag_days
+        FROM marketing_campaignsend s
+        JOIN marketing_touchpoint tp ON tp.send_id = s.id AND tp.contact_id IS NOT NULL
+        JOIN LATERAL (
+            SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
+            WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
+        ) ld ON ld.lead_at >= s.sent_at AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
+    ) x
+    JOIN marketing_campaign cp ON cp.id = x.campaign_id""",
+    dimensions={**CAMPAIGN_DIMS, registry.SEND: "x.send_id"},
+    select={
+        "send_to_lead_lag_median": _plain("percentile_cont(0.5) WITHIN GROUP (ORDER BY x.lag_days)"),
+        "send_to_lead_lag_p80": _plain("percentile_cont(0.8) WITHIN GROUP (ORDER BY x.lag_days)"),
+        "send_to_lead_within_7d": _rate("COUNT(*) FILTER (WHERE x.lag_days <= 7)", "COUNT(*)"),
+        "send_to_lead_within_30d": _rate("COUNT(*) FILTER (WHERE x.lag_days <= 30)", "COUNT(*)"),
+    },
+    reach=("cohort_days", 0),
+)
+
+# --- Attribution rollups (from the stored credits) --------------------------------------------------------
+
+CREDIT_DIMS = {registry.CHANNEL: "NULLIF(ac.channel, '')", registry.CAMPAIGN: "ac.campaign_id"}
+ATTRIBUTED_CREATED = Computation(
+    name="attributed pipeline",
+    ts="ac.deal_created_at",
+    source="alignment_attributioncredit ac",
+    where="ac.definition_id = %(definition)s",
+    dimensions=CREDIT_DIMS,
+    model="ac.model",
+    select={
+        "attributed_pipeline": _count("SUM(ac.credit)"),
+        "attributed_opportunities": _count("SUM(ac.weight)"),
+    },
+)
+ATTRIBUTED_WON = Computation(
+    name="attributed revenue",
+    ts="ac.deal_won_at",
+    source="alignment_attributioncredit ac",
+    where="ac.definition_id = %(definition)s",
+    dimensions=CREDIT_DIMS,
+    model="ac.model",
+    select={"attributed_revenue": _count("SUM(ac.credit)")},
+)
+
+# --- Snapshots and retention (hand-written: one row per period end) ------------------------------------
+
+# The periods a snapshot statement covers: every period of the grain from the first fact to today, or the
+# asked ones.
+PERIOD_SERIES = """
+    SELECT p::date AS period_start, (p + interval '{step}')::timestamptz AS period_end
+    FROM (SELECT ({first})::date AS first_day) f
+    CROSS JOIN LATERAL generate_series(
+        date_trunc('{grain}', GREATEST(%(since)s::date, f.first_day)),
+        date_trunc('{grain}', current_date),
+        interval '{step}'
+    ) AS p
+    WHERE f.first_day IS NOT NULL
+      AND (%(periods)s::date[] IS NULL OR p::date = ANY(%(periods)s::date[]))
+"""
+
+# Open deals at each period end, with the stage they were in then (from the stage history; the deal's own
+# stage when it has no history), weighted by the deal's override or that stage's probability; and the
+# four inputs of pipeline velocity over the trailing window ending at the period end.
+SNAPSHOT = Statement(
+    name="pipeline snapshots",
+    keys_=(
+        "weighted_pipeline",
+        "velocity_open_deals",
+        "velocity_win_rate",
+        "velocity_deal_size",
+        "velocity_cycle_days",
+        "pipeline_velocity",
+    ),
+    dimensions=(registry.REP, registry.PIPELINE),
+    reach=(0, FOREVER),
+    template="""
+    WITH periods AS ("""
+    + PERIOD_SERIES.replace("{first}", "(SELECT min(created_at) FROM sales_deal)")
+    + """),
+    open_at AS (
+        SELECT p.period_start, dl.owner_id, dl.pipeline_id,
+               dl.amount * COALESCE(dl.probability_override, sg.probability) / 100.0 AS weighted
+        FROM periods p
+        JOIN sales_deal dl ON dl.created_at < p.period_end
+             AND (dl.closed_at IS NULL OR dl.closed_at >= p.period_end)
+        LEFT JOIN LATERAL (
+            SELECT ch.to_stage_id FROM sales_dealstagechange ch
+            WHERE ch.deal_id = dl.id AND ch.at < p.period_end ORDER BY ch.at DESC, ch.id DESC LIMIT 1
+        ) last ON TRUE
+        JOIN sales_stage sg ON sg.id = COALESCE(last.to_stage_id, dl.stage_id)
+    ),
+    opened AS (
+        SELECT period_start,
+               CASE WHEN GROUPING(owner_id) = 0 THEN 'rep' WHEN GROUPING(pipeline_id) = 0 THEN 'pipeline'
+                    ELSE '' END AS dimension,
+               CASE WHEN GROUPING(owner_id) = 0 THEN COALESCE(owner_id::text, 'none')
+                    WHEN GROUPING(pipeline_id) = 0 THEN pipeline_id::text ELSE '' END AS dimension_value,
+               COUNT(*) AS n, SUM(weighted) AS weighted
+        FROM open_at
+        GROUP BY GROUPING SETS ((period_start), (period_start, owner_id), (period_start, pipeline_id))
+    ),
+    closed AS (
+        SELECT p.period_start,
+               CASE WHEN GROUPING(dl.owner_id) = 0 THEN 'rep'
+                    WHEN GROUPING(dl.pipeline_id) = 0 THEN 'pipeline' ELSE '' END AS dimension,
+               CASE WHEN GROUPING(dl.owner_id) = 0 THEN COALESCE(dl.owner_id::text, 'none')
+                    WHEN GROUPING(dl.pipeline_id) = 0 THEN dl.pipeline_id::text
+                    ELSE '' END AS dimension_value,
+               COUNT(*) FILTER (WHERE dl.status = 'won') AS won, COUNT(*) AS closed,
+               SUM(dl.amount) FILTER (WHERE dl.status = 'won') AS won_amount,
+               SUM("""
+    + CYCLE
+    + """) FILTER (WHERE dl.status = 'won') AS cycle_days
+        FROM periods p
+        JOIN sales_deal dl ON dl.status IN ('won', 'lost')
+             AND dl.closed_at < p.period_end
+             AND dl.closed_at >= p.period_end - make_interval(days => %(trailing_days)s)
+        GROUP BY GROUPING SETS (
+            (p.period_start), (p.period_start, dl.owner_id), (p.period_start, dl.pipeline_id)
+        )
+    ),
+    keyed AS (
+        SELECT period_start, dimension, dimension_value FROM opened
+        UNION SELECT period_start, dimension, dimension_value FROM closed
+        UNION SELECT period_start, '', '' FROM periods
+    ),
+    joined AS (
+        SELECT k.period_start, k.dimension, k.dimension_value,
+               COALESCE(o.n, 0) AS n, COALESCE(o.weighted, 0) AS weighted,
+               c.won, c.closed, c.won_amount, c.cycle_days
+        FROM keyed k
+        LEFT JOIN opened o USING (period_start, dimension, dimension_value)
+        LEFT JOIN closed c USING (period_start, dimension, dimension_value)
+    ),
+    figures AS (
+        SELECT *, won::numeric / NULLIF(closed, 0) AS win_rate, won_amount / NULLIF(won, 0) AS deal_size,
+               cycle_days / NULLIF(won, 0) AS cycle
+        FROM joined
+    )
+    INSERT INTO _alignment_values
+        (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+    SELECT m.metric, f.period_start, f.dimension, f.dimension_value, '', m.numerator, m.denominator, m.value
+    FROM figures f
+    CROSS JOIN LATERAL (VALUES
+        ('weighted_pipeline', NULL::numeric, NULL::numeric, f.weighted::numeric),
+        ('velocity_open_deals', NULL, NULL, f.n::numeric),
+        ('velocity_win_rate', f.won::numeric, f.closed::numeric, f.win_rate),
+        ('velocity_deal_size', f.won_amount, f.won::numeric, f.deal_size),
+        ('velocity_cycle_days', f.cycle_days, f.won::numeric, f.cycle),
+        ('pipeline_velocity', NULL, NULL, f.n * f.win_rate * f.deal_size / NULLIF(f.cycle, 0))
+    ) AS m(metric, numerator, denominator, value)
+    """,
+)
+
+# Retention from the subscription events: a subscription's MRR at a moment is the mrr_after of its last
+# event before it. Customers at the start of P are accounts with MRR then; an account acquired in P is not
+# in the denominators.
+RETENTION = Statement(
+    name="retention",
+    keys_=(
+        "logo_churn",
+        "gross_revenue_churn",
+        "net_revenue_retention",
+        "expansion_rate",
+        "start_mrr",
+        "average_mrr",
+        "new_accounts",
+        "new_customer_mrr",
+    ),
+    reach=(0, FOREVER),
+    template="""
+    WITH periods AS ("""
+    + PERIOD_SERIES.replace("{first}", "(SELECT min(at) FROM sales_subscriptionevent)")
+    + """),
+    span AS (SELECT p.period_start, p.period_end,
+                    (p.period_start::timestamp AT TIME ZONE 'UTC') AS starts FROM periods p),
+    mrr AS (  -- each subscription's MRR at the start and the end of each period
+        SELECT sp.period_start, sb.account_id, sb.id AS subscription_id,
+               COALESCE(a.mrr_after, 0) AS at_start, COALESCE(b.mrr_after, 0) AS at_end
+        FROM span sp
+        CROSS JOIN sales_subscription sb
+        LEFT JOIN LATERAL (
+            SELECT e.mrr_after FROM sales_subscriptionevent e
+            WHERE e.subscription_id = sb.id AND e.at < sp.starts ORDER BY e.at DESC, e.id DESC LIMIT 1
+        ) a ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT e.mrr_after FROM sales_subscriptionevent e
+            WHERE e.subscription_id = sb.id AND e.at < sp.period_end ORDER BY e.at DESC, e.id DESC LIMIT 1
+        ) b ON TRUE
+    ),
+    accounts AS (
+        SELECT period_start, account_id, SUM(at_start) AS at_start, SUM(at_end) AS at_end
+        FROM mrr GROUP BY period_start, account_id
+    ),
+    moves AS (  -- MRR moves in P of accounts that were customers at its start
+        SELECT sp.period_start,
+               SUM(e.mrr_after - e.mrr_before) FILTER (WHERE e.kind = 'expansion') AS expansion,
+               SUM(e.mrr_before - e.mrr_after) FILTER (WHERE e.kind = 'contraction') AS contraction,
+               SUM(e.mrr_before - e.mrr_after) FILTER (WHERE e.kind = 'churn') AS churned
+        FROM span sp
+        JOIN sales_subscriptionevent e ON e.at >= sp.starts AND e.at < sp.period_end
+        JOIN sales_subscription sb ON sb.id = e.subscription_id
+        JOIN accounts ac ON ac.period_start = sp.period_start AND ac.account_id = sb.account_id
+             AND ac.at_start > 0
+        GROUP BY sp.period_start
+    ),
+    firsts AS (  -- each account's first subscription event: when it became a customer
+        SELECT sb.account_id, min(e.at) AS first_at FROM sales_subscriptionevent e
+        JOIN sales_subscription sb ON sb.id = e.subscription_id GROUP BY sb.account_id
+    ),
+    fresh AS (
+        SELECT sp.period_start, COUNT(DISTINCT f.account_id) AS n, SUM(e.mrr_after) AS mrr
+        FROM span sp
+        JOIN firsts f ON f.first_at >= sp.starts AND f.first_at < sp.period_end
+        JOIN sales_subscription sb ON sb.account_id = f.account_id
+        JOIN sales_subscriptionevent e ON e.subscription_id = sb.id AND e.kind = 'new'
+             AND e.at >= sp.starts AND e.at < sp.period_end
+        GROUP BY sp.period_start
+    ),
+    figures AS (
+        SELECT sp.period_start,
+               COUNT(ac.account_id) FILTER (WHERE ac.at_start > 0) AS customers,
+               COUNT(ac.account_id) FILTER (WHERE ac.at_start > 0 AND ac.at_end = 0) AS lost,
+               COALESCE(SUM(ac.at_start), 0) AS start_mrr
+        FROM span sp LEFT JOIN accounts ac ON ac.period_start = sp.period_start
+        GROUP BY sp.period_start
+    )
+    INSERT INTO _alignment_values
+        (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+    SELECT m.metric, f.period_start, '', '', '', m.numerator, m.denominator, m.value
+    FROM figures f
+    LEFT JOIN moves mv ON mv.period_start = f.period_start
+    LEFT JOIN fresh fr ON fr.period_start = f.period_start
+    CROSS JOIN LATERAL (VALUES
+        ('logo_churn', f.lost::numeric, f.customers::numeric, f.lost::numeric / NULLIF(f.customers, 0)),
+        ('gross_revenue_churn', COALESCE(mv.churned, 0) + COALESCE(mv.contraction, 0), f.start_mrr,
+         (COALESCE(mv.churned, 0) + COALESCE(mv.contraction, 0)) / NULLIF(f.start_mrr, 0)),
+        ('net_revenue_retention',
+         f.start_mrr + COALESCE(mv.expansion, 0) - COALESCE(mv.contraction, 0) - COALESCE(mv.churned, 0),
+         f.start_mrr,
+         (f.start_mrr + COALESCE(mv.expansion, 0) - COALESCE(mv.contraction, 0) - COALESCE(mv.churned, 0))
+            / NULLIF(f.start_mrr, 0)),
+        ('expansion_rate', COALESCE(mv.expansion, 0), f.start_mrr,
+         COALESCE(mv.expansion, 0) / NULLIF(f.start_mrr, 0)),
+        ('start_mrr', NULL, NULL, f.start_mrr),
+        ('average_mrr', f.start_mrr, f.customers::numeric, f.start_mrr / NULLIF(f.customers, 0)),
+        ('new_accounts', NULL, NULL, COALESCE(fr.n, 0)::numeric),
+        ('new_customer_mrr', fr.mrr, fr.n::numeric, fr.mrr / NULLIF(fr.n, 0))
+    ) AS m(metric, numerator, denominator, value)
+    """,
+)
+
+# --- Derived metrics: from stored values of the same period, dimension and definition ------------------
+
+
+def _stored(alias: str, metric: str, model: str = "''") -> str:
+    return (
+        f"alignment_metricvalue {alias} ON {alias}.metric = '{metric}' AND {alias}.granularity = '{{grain}}'"
+        f" AND {alias}.definition_id = %(definition)s AND {alias}.period_start = b.period_start"
+        f" AND {alias}.dimension = b.dimension AND {alias}.dimension_value = b.dimension_value"
+        f" AND {alias}.model = {model}"
+    )
+
+
+def _base(metric: str, where: str = "TRUE") -> str:
+    return (
+        f"alignment_metricvalue b WHERE b.metric = '{metric}' AND b.granularity = '{{grain}}'"
+        f" AND b.definition_id = %(definition)s AND b.model = ''"
+        f" AND (%(periods)s::date[] IS NULL OR b.period_start = ANY(%(periods)s::date[])) AND {where}"
+    )
+
+
+INSERT = """INSERT INTO _alignment_values
+    (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)"""
+
+
+def cost_per(key: str, count_metric: str) -> Statement:
+    """spend / a count, per campaign, channel and the workspace; no data when the count is 0 or missing."""
+    return Statement(
+        name=key,
+        keys_=(key,),
+        dimensions=(registry.CHANNEL, registry.CAMPAIGN),
+        template=f"""{INSERT}
+        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, '', b.value, n.value,
+               b.value / NULLIF(n.value, 0)
+        FROM {_base("marketing_spend").split(" WHERE ")[0]}
+        LEFT JOIN {_stored("n", count_metric)}
+        WHERE {_base("marketing_spend").split(" WHERE ", 1)[1]}""",
+    )
+
+
+MODELS_SQL = (
+    "(VALUES ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay'))"
+)
+
+
+def per_model(key: str, numerator: str, denominator: str, value: str, metric: str) -> Statement:
+    """A ratio of spend and an attributed metric, for every model (spend rows drive: no spend, no ROI)."""
+    base_from, base_where = _base("marketing_spend").split(" WHERE ", 1)
+    return Statement(
+        name=key,
+        keys_=(key,),
+        dimensions=(registry.CHANNEL, registry.CAMPAIGN),
+        template=f"""{INSERT}
+        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, md.model, {numerator}, {denominator},
+               {value}
+        FROM {base_from}
+        CROSS JOIN {MODELS_SQL} AS md(model)
+        LEFT JOIN {_stored("a", metric, "md.model")}
+        WHERE {base_where}""",
+    )
+
+
+def ratio_of(key: str, num_metric: str, den_metric: str, dimensions: tuple[str, ...]) -> Statement:
+    within = ", ".join(f"'{d}'" for d in ("", *dimensions))
+    base_from, base_where = _base(den_metric, f"b.dimension IN ({within})").split(" WHERE ", 1)
+    return Statement(
+        name=key,
+        keys_=(key,),
+        dimensions=dimensions,
+        template=f"""{INSERT}
+        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, '', n.value, b.value,
+               n.value / NULLIF(b.value, 0)
+        FROM {base_from}
+        JOIN {_stored("n", num_metric)}
+        WHERE {base_where}""",
+    )
+
+
+MONTHS_IN = {"day": "1 / 30.4375", "week": "7 / 30.4375", "month": "1", "quarter": "3"}
+
+
+def months_in(grain: str) -> str:
+    return MONTHS_IN[grain]
+
+
+_NA_FROM, _NA_WHERE = _base("new_accounts", "b.dimension = ''").split(" WHERE ", 1)
+CAC = Statement(
+    name="cac",
+    keys_=("cac",),
+    template=f"""{INSERT}
+    SELECT 'cac', b.period_start, '', '', '', cost.total, b.value, cost.total / NULLIF(b.value, 0)
+    FROM {_NA_FROM}
+    LEFT JOIN {_stored("s", "marketing_spend")}
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(s.value, 0) + %(sales_cost_month)s * ({{months}}) AS total
+    ) cost
+    WHERE {_NA_WHERE}""",
+)
+
+_CAC_FROM, _CAC_WHERE = _base("cac").split(" WHERE ", 1)
+PAYBACK = Statement(
+    name="cac payback",
+    keys_=("cac_payback_months",),
+    template=f"""{INSERT}
+    SELECT 'cac_payback_months', b.period_start, '', '', '', b.value, m.value * %(gross_margin)s,
+           b.value / NULLIF(m.value * %(gross_margin)s, 0)
+    FROM {_CAC_FROM}
+    JOIN {_stored("m", "new_customer_mrr")}
+    WHERE {_CAC_WHERE}""",
+)
+
+_AVG_FROM, _AVG_WHERE = _base("average_mrr").split(" WHERE ", 1)
+LTV = Statement(
+    name="ltv",
+    keys_=("ltv",),
+    template=f"""{INSERT}
+    SELECT 'ltv', b.period_start, '', '', '', NULL, NULL,
+           b.value * %(gross_margin)s * LEAST(%(cap_months)s::numeric,
+               1 / NULLIF(c.value / ({{months}}), 0))
+    FROM {_AVG_FROM}
+    JOIN {_stored("c", "gross_revenue_churn")}
+    WHERE {_AVG_WHERE} AND b.value IS NOT NULL AND c.value IS NOT NULL""",
+)
+
+# The lead quality index of a campaign, channel or segment: its acceptance rate, SQL rate, win rate and
+# average deal size, each divided by the workspace's for the period, combined with the definition's
+# weights over the components that have data; 100 = the workspace average.
+QUALITY_PARTS = [
+    ("mql_acceptance_rate", "w_acceptance"),
+    ("mql_to_sql_rate", "w_sql"),
+    ("win_rate", "w_win"),
+    ("average_deal_size", "w_size"),
+]
+
+
+def _quality_sql() -> str:
+    parts = []
+    for metric, weight in QUALITY_PARTS:
+        parts.append(
+            f"""SELECT v.period_start, v.dimension, v.dimension_value, %({weight})s::numeric AS weight,
+                   v.value / NULLIF(w.value, 0) AS relative
+            FROM alignment_metricvalue v
+            JOIN alignment_metricvalue w ON w.metric = v.metric AND w.granularity = v.granularity
+                 AND w.definition_id = v.definition_id AND w.period_start = v.period_start
+                 AND w.dimension = '' AND w.model = ''
+            WHERE v.metric = '{metric}' AND v.granularity = '{{grain}}' AND v.definition_id = %(definition)s
+              AND v.dimension IN ('channel', 'campaign', 'segment') AND v.model = ''
+              AND (%(periods)s::date[] IS NULL OR v.period_start = ANY(%(periods)s::date[]))
+              AND v.value IS NOT NULL AND w.value IS NOT NULL AND w.value <> 0"""
+        )
+    union = "\n UNION ALL \n".join(parts)
+    return f"""{INSERT}
+    SELECT 'lead_quality_index', q.period_start, q.dimension, q.dimension_value, '',
+           SUM(q.weight * q.relative), SUM(q.weight),
+           100 * SUM(q.weight * q.relative) / NULLIF(SUM(q.weight), 0)
+    FROM ({union}) q
+    GROUP BY q.period_start, q.dimension, q.dimension_value"""
+
+
+QUALITY = Statement(
+    name="lead quality",
+    keys_=("lead_quality_index",),
+    dimensions=(registry.CHANNEL, registry.CAMPAIGN, registry.SEGMENT),
+    total=False,
+    template=_quality_sql(),
+)
