@@ -755,7 +755,7 @@ LTV = Statement(
     template=f"""{INSERT}
     SELECT 'ltv', b.period_start, '', '', '', NULL, NULL,
            b.value * %(gross_margin)s * LEAST(%(cap_months)s::numeric,
-               1 / NULLIF(c.value / ({{months}}), 0))
+               ({{months}}) * c.denominator / NULLIF(c.numerator, 0))
     FROM {_AVG_FROM}
     JOIN {_stored("c", "gross_revenue_churn")}
     WHERE {_AVG_WHERE} AND b.value IS NOT NULL AND c.value IS NOT NULL""",
