@@ -143,6 +143,7 @@ def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
     step = {**params, "days": days, "models": list(MODELS)}
     cursor.execute("TRUNCATE _alignment_credits")
     cursor.execute(CREDITS, step)
+    cursor.execute("ANALYZE _alignment_credits")
     cursor.execute(UPSERT, step)
     written = cursor.rowcount
     cursor.execute(PRUNE, step)

@@ -97,11 +97,15 @@ CREATE TEMP TABLE IF NOT EXISTS _alignment_values (
     metric text, period_start date, dimension text, dimension_value text, model text,
     numerator numeric, denominator numeric, value numeric
 ) ON COMMIT DROP;
+-- the prune's anti-join looks rows up here whatever plan the statistics of the moment suggest
+CREATE INDEX IF NOT EXISTS _alignment_values_key
+    ON _alignment_values (metric, period_start, dimension, dimension_value, model);
 CREATE TEMP TABLE IF NOT EXISTS _alignment_segments (segment_id bigint, contact_id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS _alignment_credits (
     deal_id bigint, touchpoint_id bigint, model text, weight numeric, credit numeric, campaign_id bigint,
     channel text, deal_created_at timestamptz, deal_won_at timestamptz
 ) ON COMMIT DROP;
+CREATE INDEX IF NOT EXISTS _alignment_credits_key ON _alignment_credits (deal_id, touchpoint_id, model);
 """
 
 UPSERT = """
@@ -217,6 +221,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
             cursor.execute("TRUNCATE _alignment_values")
             sql = comp.sql(grain, keys).replace("{months}", q.months_in(grain))
             cursor.execute(sql, {**params, "periods": starts, "since": since, "until": until})
+            cursor.execute("ANALYZE _alignment_values")  # the planner's row counts for the anti-join
             step = {
                 "grain": grain,
                 "definition": definition.pk,

@@ -328,9 +328,12 @@ CREATED = Computation(
         LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
         LEFT JOIN LATERAL (
             SELECT TRUE AS touched FROM sales_dealcontact dc
-            JOIN marketing_touchpoint tp ON tp.contact_id = dc.contact_id
-            WHERE dc.deal_id = dl.id AND tp.campaign_id IS NOT NULL AND tp.occurred_at <= dl.created_at
-              AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s)
+            WHERE dc.deal_id = dl.id AND EXISTS (
+                SELECT 1 FROM marketing_touchpoint tp
+                WHERE tp.contact_id = dc.contact_id AND tp.campaign_id IS NOT NULL
+                  AND tp.occurred_at <= dl.created_at
+                  AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s)
+            )
             LIMIT 1
         ) inf ON TRUE""",
     dimensions={**CAMPAIGN_DIMS, registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
@@ -465,17 +468,20 @@ SNAPSHOT = Statement(
     WITH periods AS ("""
     + PERIOD_SERIES.replace("{first}", "(SELECT min(created_at) FROM sales_deal)")
     + """),
+    stays AS (  -- each deal's stays in a stage, from the stage history
+        SELECT ch.deal_id, ch.to_stage_id, ch.at AS from_at,
+               lead(ch.at) OVER (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id) AS to_at
+        FROM sales_dealstagechange ch
+    ),
     open_at AS (
         SELECT p.period_start, dl.owner_id, dl.pipeline_id,
                dl.amount * COALESCE(dl.probability_override, sg.probability) / 100.0 AS weighted
         FROM periods p
         JOIN sales_deal dl ON dl.created_at < p.period_end
              AND (dl.closed_at IS NULL OR dl.closed_at >= p.period_end)
-        LEFT JOIN LATERAL (
-            SELECT ch.to_stage_id FROM sales_dealstagechange ch
-            WHERE ch.deal_id = dl.id AND ch.at < p.period_end ORDER BY ch.at DESC, ch.id DESC LIMIT 1
-        ) last ON TRUE
-        JOIN sales_stage sg ON sg.id = COALESCE(last.to_stage_id, dl.stage_id)
+        LEFT JOIN stays st ON st.deal_id = dl.id AND st.from_at < p.period_end
+             AND (st.to_at IS NULL OR st.to_at >= p.period_end)
+        JOIN sales_stage sg ON sg.id = COALESCE(st.to_stage_id, dl.stage_id)
     ),
     opened AS (
         SELECT period_start,
@@ -562,23 +568,21 @@ RETENTION = Statement(
     + """),
     span AS (SELECT p.period_start, p.period_end,
                     (p.period_start::timestamp AT TIME ZONE 'UTC') AS starts FROM periods p),
-    mrr AS (  -- each subscription's MRR at the start and the end of each period
-        SELECT sp.period_start, sb.account_id, sb.id AS subscription_id,
-               COALESCE(a.mrr_after, 0) AS at_start, COALESCE(b.mrr_after, 0) AS at_end
-        FROM span sp
-        CROSS JOIN sales_subscription sb
-        LEFT JOIN LATERAL (
-            SELECT e.mrr_after FROM sales_subscriptionevent e
-            WHERE e.subscription_id = sb.id AND e.at < sp.starts ORDER BY e.at DESC, e.id DESC LIMIT 1
-        ) a ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT e.mrr_after FROM sales_subscriptionevent e
-            WHERE e.subscription_id = sb.id AND e.at < sp.period_end ORDER BY e.at DESC, e.id DESC LIMIT 1
-        ) b ON TRUE
+    intervals AS (  -- each subscription's MRR from one event to the next
+        SELECT sb.account_id, e.mrr_after, e.at AS from_at,
+               lead(e.at) OVER (PARTITION BY e.subscription_id ORDER BY e.at, e.id) AS to_at
+        FROM sales_subscriptionevent e JOIN sales_subscription sb ON sb.id = e.subscription_id
     ),
-    accounts AS (
-        SELECT period_start, account_id, SUM(at_start) AS at_start, SUM(at_end) AS at_end
-        FROM mrr GROUP BY period_start, account_id
+    accounts AS (  -- each account's MRR at the start and the end of each period
+        SELECT sp.period_start, i.account_id,
+               COALESCE(SUM(i.mrr_after) FILTER (
+                   WHERE i.from_at < sp.starts AND (i.to_at IS NULL OR i.to_at >= sp.starts)), 0) AS at_start,
+               COALESCE(SUM(i.mrr_after) FILTER (
+                   WHERE i.from_at < sp.period_end AND (i.to_at IS NULL OR i.to_at >= sp.period_end)), 0)
+                   AS at_end
+        FROM span sp
+        JOIN intervals i ON i.from_at < sp.period_end AND (i.to_at IS NULL OR i.to_at >= sp.starts)
+        GROUP BY sp.period_start, i.account_id
     ),
     moves AS (  -- MRR moves in P of accounts that were customers at its start
         SELECT sp.period_start,

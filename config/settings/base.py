@@ -342,4 +342,4 @@ LOGGING = {
 
 GET_EXECUTOR_FUNCTION = "accounts.tenancy.migration.get_executor"
 # Demo data of each app, applied in this order by `manage.py seed_demo` (used by `make run`).
-TANDEM_DEMO_SEEDERS = ["accounts.demo.seed", "marketing.demo.seed", "sales.demo.seed"]
+TANDEM_DEMO_SEEDERS = ["accounts.demo.seed", "marketing.demo.seed", "sales.demo.seed", "alignment.demo.seed"]
