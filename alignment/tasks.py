@@ -21,3 +21,6 @@ def refresh_metrics(*, tenant_schema: str) -> dict | None:
 def recompute_metrics(*, tenant_schema: str) -> dict | None:
     """Nightly: the full recompute, the correctness oracle (a rerun writes nothing when all is in step)."""
     return _run(full=True)
+
+
+from . import report_tasks  # noqa: E402,F401  (the scheduled report's task registers with the app)
