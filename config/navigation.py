@@ -50,7 +50,18 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Set-up", "sales:setup", "⚙", write=True),
         ),
     ),
-    NavSection("alignment", "Alignment", (NavItem("Overview", "alignment:home", "⇄"),)),
+    NavSection(
+        "alignment",
+        "Alignment",
+        (
+            NavItem("Overview", "alignment:home", "⇄"),
+            NavItem("Joint report", "alignment:reports", "▦"),
+            NavItem("Attribution", "alignment:report_attribution", "⋔"),
+            NavItem("Lead quality", "alignment:report_lead_quality", "✓"),
+            NavItem("Scheduled reports", "alignment:schedules", "✉"),
+            NavItem("Metric definitions", "alignment:settings_metrics", "⚙"),
+        ),
+    ),
     NavSection(
         "admin",
         "Settings",
@@ -59,7 +70,8 @@ SECTIONS: tuple[NavSection, ...] = (
 )
 
 
-OVERVIEWS = ("/marketing/", "/sales/", "/alignment/")
+# Matched exactly: a page under them belongs to its own item (the joint report's URL prefixes the others).
+OVERVIEWS = ("/marketing/", "/sales/", "/alignment/", "/alignment/reports/")
 
 
 def navigation_for(areas: list[str], path: str, scopes: frozenset[str] = frozenset()) -> list[dict]:
