@@ -124,7 +124,8 @@ def _generate(rng: random.Random, now: dt.datetime) -> None:
             pipeline=pipeline,
             stage=open_stages[0],
             owner=rng.choice(reps),
-            source_campaign_id=contact.first_touch_campaign_id,
+            # one deal in five was sourced by sales' own outreach (marketing may still have touched it)
+            source_campaign_id=None if contact.pk % 5 == 0 else contact.first_touch_campaign_id,
             lead=contact,
             created_at=opened,
             expected_close_date=(opened + dt.timedelta(days=rng.randint(30, 120))).date(),
