@@ -729,6 +729,7 @@ def months_in(grain: str) -> str:
 _NA_FROM, _NA_WHERE = _base("new_accounts", "b.dimension = ''").split(" WHERE ", 1)
 CAC = Statement(
     name="cac",
+    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
     keys_=("cac",),
     template=f"""{INSERT}
     SELECT 'cac', b.period_start, '', '', '', cost.total, b.value, cost.total / NULLIF(b.value, 0)
@@ -743,6 +744,7 @@ CAC = Statement(
 _CAC_FROM, _CAC_WHERE = _base("cac").split(" WHERE ", 1)
 PAYBACK = Statement(
     name="cac payback",
+    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
     keys_=("cac_payback_months",),
     template=f"""{INSERT}
     SELECT 'cac_payback_months', b.period_start, '', '', '', b.value, m.value * %(gross_margin)s,
@@ -755,6 +757,7 @@ PAYBACK = Statement(
 _AVG_FROM, _AVG_WHERE = _base("average_mrr").split(" WHERE ", 1)
 LTV = Statement(
     name="ltv",
+    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
     keys_=("ltv",),
     template=f"""{INSERT}
     SELECT 'ltv', b.period_start, '', '', '', NULL, NULL,
