@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo clean-data
+.PHONY: install run test lint migrate demo clean-data bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ lint: install
 
 clean-data:
 	rm -rf .data
+
+# The metric engine benchmark (bench/README.md): a scale-1 workspace in its own database, the engine against
+# a hand-written SQL floor, then an incremental run; writes bench/results/latest.json and BENCHMARKS.md.
+bench: install
+	$(BIN)/python bench/metrics_bench.py $(BENCH_ARGS)
