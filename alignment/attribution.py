@@ -32,7 +32,7 @@ WITH scope AS (
 people AS (
     SELECT dc.deal_id, dc.contact_id FROM sales_dealcontact dc JOIN scope s ON s.id = dc.deal_id
     UNION
-    SELECT s.id, c.id FROM scope s JOIN marketing_contact c ON c.company_id = s.company_id
+    SELECT s.id, c.id FROM scope s {company_contacts}
 ),
 lead_at AS (
     SELECT s.id AS deal_id, COALESCE(lc.created_at, first_contact.at) AS at
@@ -51,7 +51,7 @@ touches AS (
            la.at AS lead_at
     FROM scope s
     JOIN people p ON p.deal_id = s.id
-    JOIN marketing_touchpoint tp ON tp.contact_id = p.contact_id
+    {touches}
     LEFT JOIN marketing_campaign cp ON cp.id = tp.campaign_id
     JOIN lead_at la ON la.deal_id = s.id
     WHERE tp.occurred_at <= s.created_at
@@ -79,9 +79,9 @@ raw AS (
                    + CASE WHEN p.pos NOT IN (1, p.lc, p.n)
                           THEN 0.1 / (p.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, p.lc, p.n]) x))
                           ELSE 0 END
-               ELSE power(2::numeric,
-                          -(EXTRACT(epoch FROM p.created_at - p.occurred_at) / 86400.0)::numeric
-                          / %(half_life)s::numeric)
+               ELSE power(2::float8,  -- float: numeric powers are slow, and the weights are normalised anyway
+                          -(EXTRACT(epoch FROM p.created_at - p.occurred_at) / 86400.0)::float8
+                          / %(half_life)s::float8)::numeric
            END::numeric AS raw
     FROM positioned p
     CROSS JOIN unnest(%(models)s::text[]) AS m(model)
@@ -122,14 +122,15 @@ WHERE (alignment_attributioncredit.weight, alignment_attributioncredit.credit,
                         EXCLUDED.deal_created_at, EXCLUDED.deal_won_at)
 """
 
-# Credits of the recomputed deals (every deal on a full run) that the computation no longer gives.
+# Credits of the recomputed deals (every deal on a full run) that the computation no longer gives; a deal
+# whose dates moved has its old and new days dirty, so its current days put it in scope.
 PRUNE = """
 DELETE FROM alignment_attributioncredit ac
-USING sales_deal d
-WHERE ac.definition_id = %(definition)s AND d.id = ac.deal_id
-  AND (%(days)s::date[] IS NULL
-       OR d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
-       OR ac.deal_created_at::date = ANY(%(days)s::date[]) OR ac.deal_won_at::date = ANY(%(days)s::date[]))
+WHERE ac.definition_id = %(definition)s
+  AND (%(days)s::date[] IS NULL OR ac.deal_id IN (
+      SELECT d.id FROM sales_deal d
+      WHERE d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
+  ))
   AND NOT EXISTS (
       SELECT 1 FROM _alignment_credits n
       WHERE n.deal_id = ac.deal_id AND n.touchpoint_id = ac.touchpoint_id AND n.model = ac.model
@@ -137,12 +138,35 @@ WHERE ac.definition_id = %(definition)s AND d.id = ac.deal_id
 """
 
 
+# A full run joins whole tables (hash joins); an incremental run looks up the few deals' people and touches
+# through their indexes (a planner guessing more deals would scan every touchpoint).
+JOINS = {
+    True: {
+        "touches": "JOIN marketing_touchpoint tp ON tp.contact_id = p.contact_id",
+        "company_contacts": "JOIN marketing_contact c ON c.company_id = s.company_id",
+    },
+    False: {
+        "touches": """JOIN LATERAL (
+            SELECT t.id, t.occurred_at, t.campaign_id, t.channel FROM marketing_touchpoint t
+            WHERE t.contact_id = p.contact_id AND t.occurred_at <= s.created_at
+              AND t.occurred_at > s.created_at - make_interval(days => %(lookback_days)s)
+            OFFSET 0  -- keeps the lookup per deal (a pulled-up join would be planned as a hash join)
+        ) tp ON TRUE""",
+        "company_contacts": """JOIN LATERAL (
+            SELECT m.id FROM marketing_contact m WHERE m.company_id = s.company_id OFFSET 0
+        ) c ON TRUE""",
+    },
+}
+
+
 def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
     """Recompute the credits of the deals whose creation or close day is dirty (every deal when ``days`` is
     None); returns the number of rows written or removed. Runs inside the engine's transaction (UTC)."""
     step = {**params, "days": days, "models": list(MODELS)}
     cursor.execute("TRUNCATE _alignment_credits")
-    cursor.execute(CREDITS, step)
+    joins = JOINS[days is None]
+    sql = CREDITS.replace("{touches}", joins["touches"])
+    cursor.execute(sql.replace("{company_contacts}", joins["company_contacts"]), step)
     cursor.execute("ANALYZE _alignment_credits")
     cursor.execute(UPSERT, step)
     written = cursor.rowcount

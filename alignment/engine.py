@@ -134,6 +134,37 @@ WHERE v.definition_id = %(definition)s AND v.granularity = %(grain)s AND v.metri
   )
 """
 
+# Additive values (counts, sums, and rates of summed numerators and denominators) of a coarser period are
+# the sums of those of the finer periods it is made of, already stored by this run: a quarter from its three
+# months, a week or a month from its days. Medians, percentiles, snapshots and hand-written statements are
+# computed from the facts at every granularity.
+ROLLUP_FROM = {"week": "day", "month": "day", "quarter": "month"}
+
+ROLLUP = """
+INSERT INTO _alignment_values
+    (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+SELECT v.metric, date_trunc(%(grain)s, v.period_start)::date, v.dimension, v.dimension_value, v.model,
+       SUM(v.numerator), SUM(v.denominator),
+       CASE WHEN bool_and(v.denominator IS NULL) THEN SUM(v.value)
+            ELSE SUM(v.numerator) / NULLIF(SUM(v.denominator), 0) END
+FROM alignment_metricvalue v
+WHERE v.definition_id = %(definition)s AND v.granularity = %(finer)s AND v.metric = ANY(%(metrics)s)
+  AND v.dimension = ANY(%(dimensions)s)
+  AND (%(since)s::date IS NULL OR v.period_start >= %(since)s::date)
+  AND (%(until)s::date IS NULL OR v.period_start < %(until)s::date)
+  AND (%(periods)s::date[] IS NULL OR date_trunc(%(grain)s, v.period_start)::date = ANY(%(periods)s::date[]))
+GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def _rolled_up(comp, grain: str, keys: list[str]) -> list[str]:
+    """The keys of ``comp`` whose values for ``grain`` are sums of stored finer values."""
+    finer = ROLLUP_FROM.get(grain)
+    if finer is None or not isinstance(comp, q.Computation):
+        return []
+    return [k for k in keys if comp.select[k][0] != "NULL" and finer in registry.REGISTRY[k].periods]
+
+
 # The periods of one granularity that a set of dirty days reaches, with the date range they span (so the
 # fact scans can use their time indexes); bucketed by PostgreSQL itself, as the computations bucket.
 PERIODS_OF_DAYS = """
@@ -219,9 +250,23 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                     continue
             starts, since, until = periods
             cursor.execute("TRUNCATE _alignment_values")
-            sql = comp.sql(grain, keys).replace("{months}", q.months_in(grain))
-            cursor.execute(sql, {**params, "periods": starts, "since": since, "until": until})
-            cursor.execute("ANALYZE _alignment_values")  # the planner's row counts for the anti-join
+            scope = {**params, "periods": starts, "since": since, "until": until}
+            rolled = _rolled_up(comp, grain, keys)
+            direct = [k for k in keys if k not in rolled]
+            if direct:
+                sql = comp.sql(grain, direct).replace("{months}", q.months_in(grain))
+                cursor.execute(sql, scope)
+            if rolled:
+                cursor.execute(
+                    ROLLUP,
+                    {
+                        **scope,
+                        "grain": grain,
+                        "finer": ROLLUP_FROM[grain],
+                        "metrics": rolled,
+                        "dimensions": comp.produces,
+                    },
+                )
             step = {
                 "grain": grain,
                 "definition": definition.pk,

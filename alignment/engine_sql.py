@@ -233,7 +233,6 @@ MQL_COHORT = Computation(
     where="t.to_stage = 'mql'",
     dimensions=CAMPAIGN_DIMS,
     select={"mql_to_sql_rate_cohort": _rate("COUNT(*) FILTER (WHERE r.reached)", "COUNT(*)")},
-    reach=("cohort_days", 0),
 )
 
 DECISIONS = Computation(
@@ -272,7 +271,6 @@ SPEED = Computation(
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY alignment_business_hours(t.at, f.done_at))"
         ),
     },
-    reach=("cohort_days", 0),
 )
 
 # --- Deals --------------------------------------------------------------------------------------------
@@ -318,7 +316,6 @@ WIN_COHORT = Computation(
     " AND dl.closed_at < dl.created_at + make_interval(days => %(cohort_days)s)",
     dimensions={registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},
     select={"win_rate_cohort": _rate(f"COUNT(*) FILTER (WHERE {WON})", "COUNT(*)")},
-    reach=("cohort_days", 0),
 )
 
 CREATED = Computation(
@@ -405,7 +402,6 @@ SEND_LAG = Computation(
         "send_to_lead_within_7d": _rate("COUNT(*) FILTER (WHERE x.lag_days <= 7)", "COUNT(*)"),
         "send_to_lead_within_30d": _rate("COUNT(*) FILTER (WHERE x.lag_days <= 30)", "COUNT(*)"),
     },
-    reach=("cohort_days", 0),
 )
 
 # --- Attribution rollups (from the stored credits) --------------------------------------------------------
