@@ -167,7 +167,8 @@ def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
     joins = JOINS[days is None]
     sql = CREDITS.replace("{touches}", joins["touches"])
     cursor.execute(sql.replace("{company_contacts}", joins["company_contacts"]), step)
-    cursor.execute("ANALYZE _alignment_credits")
+    if days is None:  # a full run's many rows: the planner's counts for the prune
+        cursor.execute("ANALYZE _alignment_credits")
     cursor.execute(UPSERT, step)
     written = cursor.rowcount
     cursor.execute(PRUNE, step)

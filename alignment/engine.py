@@ -90,6 +90,9 @@ COMPUTATIONS: list = [
 ]
 
 COMPUTED = {key for comp in COMPUTATIONS for key in comp.keys}
+# The first computation that reads stored values: a full run refreshes the planner's statistics of the
+# values table before it, at every granularity (a table filled moments ago looks empty to the planner).
+FIRST_DERIVED = next(i for i, comp in enumerate(COMPUTATIONS) if getattr(comp, "name", "") == "cost_per_lead")
 
 
 TEMP_TABLES = """
@@ -199,11 +202,13 @@ def _reach_days(value, params: dict) -> int:
     return params[value] if isinstance(value, str) else value
 
 
-def _periods(cursor, grain: str, days: list, reach: tuple, params: dict) -> tuple | None:
+def _periods(cursor, grain: str, days: list, reach: tuple, params: dict, known: dict) -> tuple | None:
     back, forward = (_reach_days(v, params) for v in reach)
-    cursor.execute(PERIODS_OF_DAYS, {"grain": grain, "days": days, "back": back, "forward": forward})
-    starts, since, until = cursor.fetchone()
-    return (starts, since, until) if starts else None
+    if (grain, back, forward) not in known:
+        cursor.execute(PERIODS_OF_DAYS, {"grain": grain, "days": days, "back": back, "forward": forward})
+        starts, since, until = cursor.fetchone()
+        known[grain, back, forward] = (starts, since, until) if starts else None
+    return known[grain, back, forward]
 
 
 def _fill_segments(cursor) -> None:
@@ -237,15 +242,18 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
     """Recompute every metric for the periods the dirty days reach (every period when ``days`` is None)."""
     params = _params(definition)
     written = 0
+    known: dict = {}  # (granularity, reach) -> periods, asked once per run
     for grain in registry.GRANULARITIES:
-        for comp in COMPUTATIONS:
+        for index, comp in enumerate(COMPUTATIONS):
+            if days is None and index == FIRST_DERIVED:
+                cursor.execute("ANALYZE alignment_metricvalue")
             keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
             if not keys:
                 continue
             if days is None:
                 periods = (None, None, None)
             else:
-                periods = _periods(cursor, grain, days, comp.reach, params)
+                periods = _periods(cursor, grain, days, comp.reach, params, known)
                 if periods is None:
                     continue
             starts, since, until = periods
@@ -307,6 +315,8 @@ def run(*, full: bool = False, definition: DefinitionVersion | None = None) -> E
         cursor.execute(TEMP_TABLES)
         _fill_segments(cursor)
         written = recompute_credits(cursor, params=_params(definition), days=None if full else days)
+        if full:
+            cursor.execute("ANALYZE alignment_attributioncredit")
         written += _compute(cursor, definition=definition, days=None if full else days)
         record.values_written = written
         record.finished_at = timezone.now()

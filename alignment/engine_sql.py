@@ -352,6 +352,10 @@ STAYS = Computation(
         SELECT ch.deal_id, ch.to_stage_id AS stage_id, ch.at AS started_at,
                lead(ch.at) OVER w AS ended_at, lead(ch.to_stage_id) OVER w AS next_stage_id
         FROM sales_dealstagechange ch
+        WHERE %(since)s::date IS NULL OR ch.deal_id IN (  -- only deals with a move in the asked range
+            SELECT m.deal_id FROM sales_dealstagechange m
+            WHERE m.at >= %(since)s::date AND m.at < %(until)s::date
+        )
         WINDOW w AS (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id)
     ) st
     JOIN sales_stage s ON s.id = st.stage_id
@@ -393,6 +397,8 @@ SEND_LAG = Computation(
             SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
             WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
         ) ld ON ld.lead_at >= s.sent_at AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
+        WHERE (%(since)s::date IS NULL OR s.sent_at >= %(since)s::date)
+          AND (%(until)s::date IS NULL OR s.sent_at < %(until)s::date)
     ) x
     JOIN marketing_campaign cp ON cp.id = x.campaign_id""",
     dimensions={**CAMPAIGN_DIMS, registry.SEND: "x.send_id"},

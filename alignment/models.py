@@ -163,7 +163,10 @@ class AttributionCredit(models.Model):
                 fields=["deal", "touchpoint", "model", "definition"], name="attribution_credit_once"
             )
         ]
-        indexes = [models.Index(fields=["model", "deal_created_at"], name="attribution_model_created")]
+        indexes = [  # the rollups read the credits of the periods they recompute
+            models.Index(fields=["definition", "deal_created_at"], name="attribution_created"),
+            models.Index(fields=["definition", "deal_won_at"], name="attribution_won"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model}: deal {self.deal_id} touch {self.touchpoint_id} {self.credit}"
