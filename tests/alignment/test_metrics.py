@@ -240,6 +240,8 @@ def test_retention_cac_payback_and_ltv(alpha):
     assert value("net_revenue_retention", 3) == Decimal("0.5")
     # z is new in March (not in any denominator): 1 new account, average new MRR 50
     assert value("new_accounts", 3) == 1 and value("new_customer_mrr", 3) == 50
+    # average MRR of the customers at the start: 300 / 2
+    assert value("average_mrr", 3) == 150
     # CAC = (spend 1000 + sales cost 0) / 1 = 1000; payback = 1000 / (50 x 0.8) = 25 months
     assert value("cac", 3) == 1000 and value("cac_payback_months", 3) == 25
     # LTV = average MRR 150 x 0.8 x min(60, 1 / (200/300)) = 120 x 1.5 = 180
@@ -280,3 +282,40 @@ def test_lead_quality_index_and_send_to_lead_lag(alpha):
     assert value("send_to_lead_lag_p80", 3, "send", send.pk) == 34
     assert q(value("send_to_lead_within_7d", 3, "campaign", spring.pk)) == q(Decimal(1) / 3)
     assert q(value("send_to_lead_within_30d", 3)) == q(Decimal(2) / 3)
+
+
+def test_volumes_decisions_visits_and_attributed_opportunities(alpha):
+    rep = User.objects.filter(is_active=True).first()
+    spring = factories.campaign(name="Spring", channel="email")
+    contact_with([("opportunity", at(3, 3)), ("customer", at(3, 20))], campaign=spring)
+    contact_with([("opportunity", at(3, 9))])
+    # decisions in March: two accepted (one by rep), one rejected -> 2 SALs, acceptance 2 / 3
+    for decision, by in [("accepted", rep), ("accepted", None), ("rejected", None)]:
+        LeadDecision.objects.create(
+            contact=factories.contact(),
+            mql_at=at(3, 1),
+            decision=decision,
+            campaign=spring,
+            decided_by=by,
+            decided_at=at(3, 4),
+            reason=RejectionReason.objects.first() if decision == "rejected" else None,
+        )
+    visitor = factories.contact()
+    for kind, when in [("page_visit", at(3, 1)), ("page_visit", at(3, 30)), ("email_open", at(3, 2))]:
+        Touchpoint.objects.create(kind=kind, contact=visitor, campaign=spring, occurred_at=when)
+    lead = contact_with([("lead", at(3, 1))], campaign=spring)
+    Touchpoint.objects.create(kind="ad_click", contact=lead, campaign=spring, occurred_at=at(3, 2))
+    deal(700, at(3, 5), lead=lead)  # one touch: a whole opportunity for Spring in every model
+    deal(300, at(3, 6))
+    engine.run(full=True)
+    assert value("opportunities", 3) == 2 and value("new_customers", 3) == 1
+    assert value("opportunities", 3, "campaign", spring.pk) == 1
+    assert value("sals", 3) == 2 and value("sals", 3, "rep", rep.pk) == 1
+    assert q(value("mql_acceptance_rate", 3)) == q(Decimal(2) / 3)
+    assert value("mql_acceptance_rate", 3, "campaign", spring.pk) == value("mql_acceptance_rate", 3)
+    # two page visits in March (the email open is not a visit), both Spring's
+    assert value("visits", 3) == 2 and value("visits", 3, "channel", "email") == 2
+    assert value("deals_created", 3) == 2 and value("deals_created", 4) is None
+    for model in ("first_touch", "w_shaped", "time_decay"):
+        assert value("attributed_opportunities", 3, "campaign", spring.pk, model=model) == 1
+        assert value("attributed_pipeline", 3, model=model) == 700  # the other deal has no touch
