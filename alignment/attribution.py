@@ -64,31 +64,39 @@ positioned AS (
                AS lc
     FROM touches t
 ),
-raw AS (
-    SELECT p.*, m.model,
-           CASE m.model
-               WHEN 'first_touch' THEN CASE WHEN p.pos = 1 THEN 1 ELSE 0 END
-               WHEN 'last_touch' THEN CASE WHEN p.pos = p.n THEN 1 ELSE 0 END
-               WHEN 'linear' THEN 1
-               WHEN 'u_shaped' THEN
-                   0.4 * (p.pos = 1)::int + 0.4 * (p.pos = p.lc)::int
-                   + CASE WHEN p.pos NOT IN (1, p.lc)
-                          THEN 0.2 / (p.n - CASE WHEN p.lc = 1 THEN 1 ELSE 2 END) ELSE 0 END
-               WHEN 'w_shaped' THEN
-                   0.3 * (p.pos = 1)::int + 0.3 * (p.pos = p.lc)::int + 0.3 * (p.pos = p.n)::int
-                   + CASE WHEN p.pos NOT IN (1, p.lc, p.n)
-                          THEN 0.1 / (p.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, p.lc, p.n]) x))
-                          ELSE 0 END
-               ELSE power(2::float8,  -- float: numeric powers are slow, and the weights are normalised anyway
-                          -(EXTRACT(epoch FROM p.created_at - p.occurred_at) / 86400.0)::float8
-                          / %(half_life)s::float8)::numeric
-           END::numeric AS raw
+raw AS (  -- one row per touch with the raw weight of each model
+    SELECT p.*,
+           (p.pos = 1)::int::numeric AS r_first,
+           (p.pos = p.n)::int::numeric AS r_last,
+           1::numeric AS r_linear,
+           0.4 * (p.pos = 1)::int + 0.4 * (p.pos = p.lc)::int
+           + CASE WHEN p.pos NOT IN (1, p.lc)
+                  THEN 0.2 / (p.n - CASE WHEN p.lc = 1 THEN 1 ELSE 2 END) ELSE 0 END AS r_u,
+           0.3 * (p.pos = 1)::int + 0.3 * (p.pos = p.lc)::int + 0.3 * (p.pos = p.n)::int
+           + CASE WHEN p.pos NOT IN (1, p.lc, p.n)
+                  THEN 0.1 / (p.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, p.lc, p.n]) x))
+                  ELSE 0 END AS r_w,
+           power(2::float8,  -- float: numeric powers are slow, and the weights are normalised anyway
+                 -(EXTRACT(epoch FROM p.created_at - p.occurred_at) / 86400.0)::float8
+                 / %(half_life)s::float8)::numeric AS r_decay
     FROM positioned p
-    CROSS JOIN unnest(%(models)s::text[]) AS m(model)
 ),
-weighted AS (
-    SELECT r.*, r.raw / SUM(r.raw) OVER (PARTITION BY r.deal_id, r.model) AS w
-    FROM raw r
+weighted AS (  -- normalised per deal (one window pass for every model), then one row per model
+    SELECT r.deal_id, r.amount, r.created_at, r.closed_at, r.status, r.touchpoint_id, r.campaign_id,
+           r.channel, r.pos, m.model, m.w
+    FROM (
+        SELECT r.*,
+               r.r_first / SUM(r.r_first) OVER d AS w_first, r.r_last / SUM(r.r_last) OVER d AS w_last,
+               r.r_linear / SUM(r.r_linear) OVER d AS w_linear, r.r_u / SUM(r.r_u) OVER d AS w_u,
+               r.r_w / SUM(r.r_w) OVER d AS w_w, r.r_decay / SUM(r.r_decay) OVER d AS w_decay
+        FROM raw r
+        WINDOW d AS (PARTITION BY r.deal_id)
+    ) r
+    CROSS JOIN LATERAL (VALUES
+        ('first_touch', r.w_first), ('last_touch', r.w_last), ('linear', r.w_linear),
+        ('u_shaped', r.w_u), ('w_shaped', r.w_w), ('time_decay', r.w_decay)
+    ) AS m(model, w)
+    WHERE m.model = ANY(%(models)s::text[])
 ),
 rounded AS (
     SELECT w.*, round(w.amount * w.w, 2) AS cents,
