@@ -51,8 +51,10 @@ def posted_object_or_404(queryset, request, field: str):
     from django.http import Http404
     from django.shortcuts import get_object_or_404
 
+    from config.validation import is_id
+
     value = request.POST.get(field, "")
-    if not value.isdigit() or len(value) > 18:
+    if not is_id(value):
         raise Http404
     return get_object_or_404(queryset, pk=int(value))
 

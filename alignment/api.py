@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, NullIf
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,9 +22,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.api_base import TenantAPIView, TenantListAPIView
-from accounts.models import User
+from accounts.models import acting_user
 from accounts.roles import Area
 from config.api import error_body, query_choice, query_date, query_int
+from config.validation import is_id
 
 from . import registry
 from . import serializers as s
@@ -38,22 +39,12 @@ from .services import (
 )
 
 # The metrics stored per attribution model that the rollups read.
-ATTRIBUTED_METRICS = (
-    "attributed_pipeline",
-    "attributed_opportunities",
-    "attributed_revenue",
-    "cost_per_opportunity",
-    "campaign_roi",
-)
+ATTRIBUTED_METRICS = ("attributed_pipeline", "attributed_opportunities", "attributed_revenue")
 METRIC_KEYS = tuple(registry.REGISTRY)
 TOTAL = "total"  # ?dimension=total: the whole-workspace rows (stored with an empty dimension)
 DIMENSIONS = registry.DIMENSIONS
 EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2100, 12, 31)
 MAX_RANGE_DAYS = 1830  # about five years of periods per request
-
-
-def acting_user(request) -> User | None:
-    return request.user if isinstance(request.user, User) else None
 
 
 class AlignmentList(TenantListAPIView):
@@ -271,18 +262,8 @@ class AttributionCreditListView(AlignmentList):
         )
 
 
-def _is_id(value: str) -> bool:
-    return value.isascii() and value.isdigit() and len(value) < 19
-
-
 def _sum(field: str, metric: str) -> Sum:
     return Sum(field, filter=Q(metric=metric))
-
-
-def _ratio(metric: str) -> NullIf:
-    """Σ numerator / Σ denominator: a ratio over several stored periods is never an average of ratios."""
-    money = DecimalField(max_digits=30, decimal_places=6)
-    return Cast(_sum("numerator", metric), money) / NullIf(_sum("denominator", metric), Value(0, money))
 
 
 @extend_schema(
@@ -325,25 +306,49 @@ class AttributionRollupListView(AlignmentList):
         ).exclude(model="")
         if model:
             rows = rows.filter(model=model)
-        return rows.values("model", "dimension", "dimension_value").annotate(
+        # Spend over the whole range, whichever periods have attributed revenue: the stored per-period
+        # ratios exist only for periods with spend, so summing theirs would drop revenue that came later.
+        money = DecimalField(max_digits=30, decimal_places=6)
+        spend = Subquery(
+            MetricValue.objects.filter(
+                definition=self.definition,
+                metric="marketing_spend",
+                granularity=granularity,
+                dimension=by,
+                dimension_value=OuterRef("dimension_value"),
+                model="",
+                period_start__gte=start,
+                period_start__lte=end,
+            )
+            .values("dimension_value")
+            .annotate(total=Sum("value"))
+            .values("total"),
+            output_field=money,
+        )
+        zero = Value(0, money)
+        totals = rows.values("model", "dimension", "dimension_value").annotate(
             attributed_pipeline=_sum("value", "attributed_pipeline"),
             attributed_opportunities=_sum("value", "attributed_opportunities"),
             attributed_revenue=_sum("value", "attributed_revenue"),
-            cost_per_opportunity=_ratio("cost_per_opportunity"),
-            campaign_roi=_ratio("campaign_roi"),
+            spend=spend,
+        )
+        return totals.annotate(
+            cost_per_opportunity=F("spend") / NullIf(Cast(F("attributed_opportunities"), money), zero),
+            campaign_roi=(Coalesce(Cast(F("attributed_revenue"), money), zero) - F("spend"))
+            / NullIf(F("spend"), zero),
         )
 
     def list(self, request, *args, **kwargs):
         from marketing.models import Campaign
 
         page = self.paginate_queryset(self.get_queryset())
-        ids = {int(row["dimension_value"]) for row in page if _is_id(row["dimension_value"])}
+        ids = {int(row["dimension_value"]) for row in page if is_id(row["dimension_value"])}
         names = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
         for row in page:
             row["definition"] = self.definition.pk
             value = row["dimension_value"]
             row["campaign_name"] = (
-                names.get(int(value)) if row["dimension"] == "campaign" and _is_id(value) else None
+                names.get(int(value)) if row["dimension"] == "campaign" and is_id(value) else None
             )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -20,7 +20,9 @@ every model.
 
 from __future__ import annotations
 
-MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+from .models import AttributionModel
+
+MODELS = tuple(AttributionModel.values)  # the VALUES list below names one column per model
 
 CREDITS = """
 WITH scope AS (
@@ -96,7 +98,6 @@ weighted AS (  -- normalised per deal (one window pass for every model), then on
         ('first_touch', r.w_first), ('last_touch', r.w_last), ('linear', r.w_linear),
         ('u_shaped', r.w_u), ('w_shaped', r.w_w), ('time_decay', r.w_decay)
     ) AS m(model, w)
-    WHERE m.model = ANY(%(models)s::text[])
 ),
 rounded AS (
     SELECT w.*, round(w.amount * w.w, 2) AS cents,
@@ -170,7 +171,7 @@ JOINS = {
 def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
     """Recompute the credits of the deals whose creation or close day is dirty (every deal when ``days`` is
     None); returns the number of rows written or removed. Runs inside the engine's transaction (UTC)."""
-    step = {**params, "days": days, "models": list(MODELS)}
+    step = {**params, "days": days}
     cursor.execute("TRUNCATE _alignment_credits")
     joins = JOINS[days is None]
     sql = CREDITS.replace("{touches}", joins["touches"])

@@ -180,7 +180,8 @@ FROM unnest(%(days)s::date[]) AS d,
 """
 
 
-def _params(definition: DefinitionVersion) -> dict:
+def params_of(definition: DefinitionVersion) -> dict:
+    """The definition's settings under the names the statements bind (the bench's floor uses them too)."""
     return {
         "definition": definition.pk,
         "cohort_days": definition.cohort_window_days,
@@ -198,12 +199,8 @@ def _params(definition: DefinitionVersion) -> dict:
     }
 
 
-def _reach_days(value, params: dict) -> int:
-    return params[value] if isinstance(value, str) else value
-
-
-def _periods(cursor, grain: str, days: list, reach: tuple, params: dict, known: dict) -> tuple | None:
-    back, forward = (_reach_days(v, params) for v in reach)
+def _periods(cursor, grain: str, days: list, reach: tuple, known: dict) -> tuple | None:
+    back, forward = reach
     if (grain, back, forward) not in known:
         cursor.execute(PERIODS_OF_DAYS, {"grain": grain, "days": days, "back": back, "forward": forward})
         starts, since, until = cursor.fetchone()
@@ -211,18 +208,18 @@ def _periods(cursor, grain: str, days: list, reach: tuple, params: dict, known: 
     return known[grain, back, forward]
 
 
-def _fill_segments(cursor) -> None:
-    """Segment membership now: static lists as stored, rule segments through their compiled filter (one
-    INSERT ... SELECT per segment, not per contact)."""
+def fill_segments(cursor, table: str = "_alignment_segments") -> None:
+    """Segment membership now, into ``table`` (segment_id, contact_id): static lists as stored, rule segments
+    through their compiled filter (one INSERT ... SELECT per segment, not per contact)."""
     from marketing.models import Segment, SegmentMember
     from marketing.segments import segment_queryset
 
-    cursor.execute("TRUNCATE _alignment_segments")
+    cursor.execute(f"TRUNCATE {table}")
     members = SegmentMember.objects.filter(segment__kind=Segment.Kind.STATIC).values(
         "segment_id", "contact_id"
     )
     sql, params = members.query.sql_with_params()
-    cursor.execute(f"INSERT INTO _alignment_segments (segment_id, contact_id) {sql}", params)  # noqa: S608
+    cursor.execute(f"INSERT INTO {table} (segment_id, contact_id) {sql}", params)  # noqa: S608
     for segment in Segment.objects.filter(kind=Segment.Kind.RULE).only("id", "definition"):
         try:
             contacts = segment_queryset(segment.definition).values("id")
@@ -233,16 +230,17 @@ def _fill_segments(cursor) -> None:
             continue
         sql, params = contacts.query.sql_with_params()
         cursor.execute(
-            f"INSERT INTO _alignment_segments (segment_id, contact_id) SELECT %s, m.id FROM ({sql}) m",  # noqa: S608
+            f"INSERT INTO {table} (segment_id, contact_id) SELECT %s, m.id FROM ({sql}) m",  # noqa: S608
             [segment.pk, *params],
         )
 
 
 def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int:
     """Recompute every metric for the periods the dirty days reach (every period when ``days`` is None)."""
-    params = _params(definition)
+    params = params_of(definition)
     written = 0
     known: dict = {}  # (granularity, reach) -> periods, asked once per run
+    segments_filled = False  # filled on first use: a run whose dirty days reach no segment metric skips it
     for grain in registry.GRANULARITIES:
         for index, comp in enumerate(COMPUTATIONS):
             if days is None and index == FIRST_DERIVED:
@@ -253,7 +251,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
             if days is None:
                 periods = (None, None, None)
             else:
-                periods = _periods(cursor, grain, days, comp.reach, params, known)
+                periods = _periods(cursor, grain, days, comp.reach, known)
                 if periods is None:
                     continue
             starts, since, until = periods
@@ -262,7 +260,10 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
             rolled = _rolled_up(comp, grain, keys)
             direct = [k for k in keys if k not in rolled]
             if direct:
-                sql = comp.sql(grain, direct).replace("{months}", q.months_in(grain))
+                sql = comp.sql(grain, direct)
+                if not segments_filled and "_alignment_segments" in sql:
+                    fill_segments(cursor)
+                    segments_filled = True
                 cursor.execute(sql, scope)
             if rolled:
                 cursor.execute(
@@ -289,7 +290,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
     return written
 
 
-def run(*, full: bool = False, definition: DefinitionVersion | None = None) -> EngineRun | None:
+def run(*, full: bool = False) -> EngineRun | None:
     """One engine run for the current workspace. Returns None when another run holds the lock, and an
     unsaved record when an incremental run finds nothing to do."""
     from .attribution import recompute_credits
@@ -300,7 +301,7 @@ def run(*, full: bool = False, definition: DefinitionVersion | None = None) -> E
         if not try_workspace_lock(cursor, "alignment.engine"):
             return None
         cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # periods are UTC days, as the dirty-day triggers mark
-        definition = definition or current_definition()
+        definition = current_definition()
         if not EngineRun.objects.filter(kind=EngineRun.Kind.FULL, definition=definition).exists():
             full = True  # a new definition version starts with every value
         record = EngineRun(
@@ -313,8 +314,7 @@ def run(*, full: bool = False, definition: DefinitionVersion | None = None) -> E
         if not full and not days:
             return record  # nothing changed: nothing to store
         cursor.execute(TEMP_TABLES)
-        _fill_segments(cursor)
-        written = recompute_credits(cursor, params=_params(definition), days=None if full else days)
+        written = recompute_credits(cursor, params=params_of(definition), days=None if full else days)
         if full:
             cursor.execute("ANALYZE alignment_attributioncredit")
         written += _compute(cursor, definition=definition, days=None if full else days)

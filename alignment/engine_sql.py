@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import registry
+from .models import AttributionModel
 
 NONE = "none"  # the dimension value of facts without one (a lead with no campaign)
 FOREVER = -1  # a reach that runs to today: a change affects every later period (snapshots, retention)
 
-# How far a dirty day reaches: a change on day x affects the periods holding days x - back .. x + forward.
-# Values are days, or the name of a definition parameter, or FOREVER.
+# How far a dirty day reaches: a change on day x affects the periods holding days x - back .. x + forward
+# (days, or FOREVER). Cohort-style metrics need no reach: their triggers mark the days they change.
 SAME_DAY = (0, 0)
 
 
@@ -73,8 +74,7 @@ class Computation:
         )
         unpivot = ", ".join(f"('{key}', g.n{i}, g.d{i}, g.v{i})" for i, (key, _) in enumerate(chosen))
         return f"""
-            INSERT INTO _alignment_values
-                (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+            {INSERT}
             SELECT m.metric, g.period_start, g.dimension, g.dimension_value, g.model,
                    m.numerator, m.denominator, m.value
             FROM (
@@ -113,7 +113,12 @@ class Statement:
 
     def sql(self, grain: str, keys: list[str]) -> str:
         check_grain(grain)
-        return self.template.replace("{grain}", grain).replace("{step}", STEP[grain])
+        sql = self.template.replace("{grain}", grain).replace("{step}", STEP[grain])
+        return sql.replace("{months}", MONTHS_IN[grain])
+
+
+INSERT = """INSERT INTO _alignment_values
+    (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)"""
 
 
 def check_grain(grain: str) -> None:
@@ -145,7 +150,7 @@ def _plain(expr: str) -> tuple[str, str, str]:
 CAMPAIGN_DIMS = {registry.CHANNEL: "cp.channel", registry.CAMPAIGN: "cp.id"}
 
 # Segment membership now: static lists and every rule segment compiled to SQL, in a temporary table the
-# run fills first (``_alignment_segments``). Teams: a rep's teams.
+# run fills on first use (``_alignment_segments``). Teams: a rep's teams.
 SEGMENT_JOIN = "JOIN _alignment_segments sm ON sm.contact_id = {contact}"
 TEAM_JOIN = "JOIN sales_team_members tm ON tm.user_id = {rep}"
 
@@ -383,22 +388,33 @@ SPEND = Computation(
 )
 
 # Send to lead lag: the leads (first lead-stage entry) touched by a send, within W after the send.
+# The leads of each send: contacts it touched whose first lead-stage entry came within W after it, one row
+# per (send, contact) with its lag in days. ``{sends}`` narrows the sends (the report's curve reads one).
+SEND_LEADS = (
+    """
+    SELECT DISTINCT s.id AS send_id, s.campaign_id, s.sent_at, tp.contact_id, ld.lead_at,
+           """
+    + days_between("ld.lead_at", "s.sent_at")
+    + """ AS lag_days
+    FROM marketing_campaignsend s
+    JOIN marketing_touchpoint tp ON tp.send_id = s.id AND tp.contact_id IS NOT NULL
+    JOIN LATERAL (
+        SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
+        WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
+    ) ld ON ld.lead_at >= s.sent_at AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
+    WHERE {sends}"""
+)
+
 SEND_LAG = Computation(
     name="send to lead lag",
     ts="x.sent_at",
-    source="""(
-        SELECT DISTINCT s.id AS send_id, s.campaign_id, s.sent_at, tp.contact_id, ld.lead_at,
-               """
-    + days_between("ld.lead_at", "s.sent_at")
-    + """ AS lag_days
-        FROM marketing_campaignsend s
-        JOIN marketing_touchpoint tp ON tp.send_id = s.id AND tp.contact_id IS NOT NULL
-        JOIN LATERAL (
-            SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
-            WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
-        ) ld ON ld.lead_at >= s.sent_at AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
-        WHERE (%(since)s::date IS NULL OR s.sent_at >= %(since)s::date)
-          AND (%(until)s::date IS NULL OR s.sent_at < %(until)s::date)
+    source="("
+    + SEND_LEADS.replace(
+        "{sends}",
+        "(%(since)s::date IS NULL OR s.sent_at >= %(since)s::date)"
+        " AND (%(until)s::date IS NULL OR s.sent_at < %(until)s::date)",
+    )
+    + """
     ) x
     JOIN marketing_campaign cp ON cp.id = x.campaign_id""",
     dimensions={**CAMPAIGN_DIMS, registry.SEND: "x.send_id"},
@@ -533,8 +549,9 @@ SNAPSHOT = Statement(
                cycle_days / NULLIF(won, 0) AS cycle
         FROM joined
     )
-    INSERT INTO _alignment_values
-        (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+    """
+    + INSERT
+    + """
     SELECT m.metric, f.period_start, f.dimension, f.dimension_value, '', m.numerator, m.denominator, m.value
     FROM figures f
     CROSS JOIN LATERAL (VALUES
@@ -619,8 +636,9 @@ RETENTION = Statement(
         FROM span sp LEFT JOIN accounts ac ON ac.period_start = sp.period_start
         GROUP BY sp.period_start
     )
-    INSERT INTO _alignment_values
-        (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)
+    """
+    + INSERT
+    + """
     SELECT m.metric, f.period_start, '', '', '', m.numerator, m.denominator, m.value
     FROM figures f
     LEFT JOIN moves mv ON mv.period_start = f.period_start
@@ -648,6 +666,7 @@ RETENTION = Statement(
 
 
 def _stored(alias: str, metric: str, model: str = "''") -> str:
+    """Join the stored value of ``metric`` for the same period, dimension and value as the base row b."""
     return (
         f"alignment_metricvalue {alias} ON {alias}.metric = '{metric}' AND {alias}.granularity = '{{grain}}'"
         f" AND {alias}.definition_id = %(definition)s AND {alias}.period_start = b.period_start"
@@ -656,118 +675,92 @@ def _stored(alias: str, metric: str, model: str = "''") -> str:
     )
 
 
-def _base(metric: str, where: str = "TRUE") -> str:
-    return (
-        f"alignment_metricvalue b WHERE b.metric = '{metric}' AND b.granularity = '{{grain}}'"
-        f" AND b.definition_id = %(definition)s AND b.model = ''"
-        f" AND (%(periods)s::date[] IS NULL OR b.period_start = ANY(%(periods)s::date[])) AND {where}"
+def derived(key: str, base: str, select: str, joins: str, *, where: str = "TRUE", **statement) -> Statement:
+    """A metric computed from stored values: one output row per stored row b of ``base`` in the asked
+    periods, ``select`` giving (model, numerator, denominator, value) over b and the ``joins``."""
+    return Statement(
+        name=key,
+        keys_=(key,),
+        template=f"""{INSERT}
+        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, {select}
+        FROM alignment_metricvalue b
+        {joins}
+        WHERE b.metric = '{base}' AND b.granularity = '{{grain}}' AND b.definition_id = %(definition)s
+          AND b.model = '' AND (%(periods)s::date[] IS NULL OR b.period_start = ANY(%(periods)s::date[]))
+          AND {where}""",
+        **statement,
     )
 
 
-INSERT = """INSERT INTO _alignment_values
-    (metric, period_start, dimension, dimension_value, model, numerator, denominator, value)"""
+SPEND_DIMENSIONS = (registry.CHANNEL, registry.CAMPAIGN)
 
 
 def cost_per(key: str, count_metric: str) -> Statement:
     """spend / a count, per campaign, channel and the workspace; no data when the count is 0 or missing."""
-    return Statement(
-        name=key,
-        keys_=(key,),
-        dimensions=(registry.CHANNEL, registry.CAMPAIGN),
-        template=f"""{INSERT}
-        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, '', b.value, n.value,
-               b.value / NULLIF(n.value, 0)
-        FROM {_base("marketing_spend").split(" WHERE ")[0]}
-        LEFT JOIN {_stored("n", count_metric)}
-        WHERE {_base("marketing_spend").split(" WHERE ", 1)[1]}""",
+    return derived(
+        key,
+        "marketing_spend",
+        "'', b.value, n.value, b.value / NULLIF(n.value, 0)",
+        f"LEFT JOIN {_stored('n', count_metric)}",
+        dimensions=SPEND_DIMENSIONS,
     )
 
 
-MODELS_SQL = (
-    "(VALUES ('first_touch'), ('last_touch'), ('linear'), ('u_shaped'), ('w_shaped'), ('time_decay'))"
-)
+MODELS_SQL = "(VALUES " + ", ".join(f"('{model}')" for model in AttributionModel.values) + ")"
 
 
 def per_model(key: str, numerator: str, denominator: str, value: str, metric: str) -> Statement:
     """A ratio of spend and an attributed metric, for every model (spend rows drive: no spend, no ROI)."""
-    base_from, base_where = _base("marketing_spend").split(" WHERE ", 1)
-    return Statement(
-        name=key,
-        keys_=(key,),
-        dimensions=(registry.CHANNEL, registry.CAMPAIGN),
-        template=f"""{INSERT}
-        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, md.model, {numerator}, {denominator},
-               {value}
-        FROM {base_from}
-        CROSS JOIN {MODELS_SQL} AS md(model)
-        LEFT JOIN {_stored("a", metric, "md.model")}
-        WHERE {base_where}""",
+    return derived(
+        key,
+        "marketing_spend",
+        f"md.model, {numerator}, {denominator}, {value}",
+        f"CROSS JOIN {MODELS_SQL} AS md(model) LEFT JOIN {_stored('a', metric, 'md.model')}",
+        dimensions=SPEND_DIMENSIONS,
     )
 
 
 def ratio_of(key: str, num_metric: str, den_metric: str, dimensions: tuple[str, ...]) -> Statement:
     within = ", ".join(f"'{d}'" for d in ("", *dimensions))
-    base_from, base_where = _base(den_metric, f"b.dimension IN ({within})").split(" WHERE ", 1)
-    return Statement(
-        name=key,
-        keys_=(key,),
+    return derived(
+        key,
+        den_metric,
+        "'', n.value, b.value, n.value / NULLIF(b.value, 0)",
+        f"JOIN {_stored('n', num_metric)}",
+        where=f"b.dimension IN ({within})",
         dimensions=dimensions,
-        template=f"""{INSERT}
-        SELECT '{key}', b.period_start, b.dimension, b.dimension_value, '', n.value, b.value,
-               n.value / NULLIF(b.value, 0)
-        FROM {base_from}
-        JOIN {_stored("n", num_metric)}
-        WHERE {base_where}""",
     )
 
 
 MONTHS_IN = {"day": "1 / 30.4375", "week": "7 / 30.4375", "month": "1", "quarter": "3"}
 
 
-def months_in(grain: str) -> str:
-    return MONTHS_IN[grain]
+FOLLOWS_RETENTION = (0, FOREVER)  # inputs include retention figures, which every later period follows
 
-
-_NA_FROM, _NA_WHERE = _base("new_accounts", "b.dimension = ''").split(" WHERE ", 1)
-CAC = Statement(
-    name="cac",
-    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
-    keys_=("cac",),
-    template=f"""{INSERT}
-    SELECT 'cac', b.period_start, '', '', '', cost.total, b.value, cost.total / NULLIF(b.value, 0)
-    FROM {_NA_FROM}
-    LEFT JOIN {_stored("s", "marketing_spend")}
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(s.value, 0) + %(sales_cost_month)s * ({{months}}) AS total
-    ) cost
-    WHERE {_NA_WHERE}""",
+CAC = derived(
+    "cac",
+    "new_accounts",
+    "'', cost.total, b.value, cost.total / NULLIF(b.value, 0)",
+    f"""LEFT JOIN {_stored("s", "marketing_spend")}
+    CROSS JOIN LATERAL (SELECT COALESCE(s.value, 0) + %(sales_cost_month)s * ({{months}}) AS total) cost""",
+    where="b.dimension = ''",
+    reach=FOLLOWS_RETENTION,
 )
-
-_CAC_FROM, _CAC_WHERE = _base("cac").split(" WHERE ", 1)
-PAYBACK = Statement(
-    name="cac payback",
-    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
-    keys_=("cac_payback_months",),
-    template=f"""{INSERT}
-    SELECT 'cac_payback_months', b.period_start, '', '', '', b.value, m.value * %(gross_margin)s,
-           b.value / NULLIF(m.value * %(gross_margin)s, 0)
-    FROM {_CAC_FROM}
-    JOIN {_stored("m", "new_customer_mrr")}
-    WHERE {_CAC_WHERE}""",
+PAYBACK = derived(
+    "cac_payback_months",
+    "cac",
+    "'', b.value, m.value * %(gross_margin)s, b.value / NULLIF(m.value * %(gross_margin)s, 0)",
+    f"JOIN {_stored('m', 'new_customer_mrr')}",
+    reach=FOLLOWS_RETENTION,
 )
-
-_AVG_FROM, _AVG_WHERE = _base("average_mrr").split(" WHERE ", 1)
-LTV = Statement(
-    name="ltv",
-    reach=(0, FOREVER),  # its inputs include retention figures, which every later period follows
-    keys_=("ltv",),
-    template=f"""{INSERT}
-    SELECT 'ltv', b.period_start, '', '', '', NULL, NULL,
-           b.value * %(gross_margin)s * LEAST(%(cap_months)s::numeric,
-               ({{months}}) * c.denominator / NULLIF(c.numerator, 0))
-    FROM {_AVG_FROM}
-    JOIN {_stored("c", "gross_revenue_churn")}
-    WHERE {_AVG_WHERE} AND b.value IS NOT NULL AND c.value IS NOT NULL""",
+LTV = derived(
+    "ltv",
+    "average_mrr",
+    "'', NULL, NULL, b.value * %(gross_margin)s * LEAST(%(cap_months)s::numeric,"
+    " ({months}) * c.denominator / NULLIF(c.numerator, 0))",
+    f"JOIN {_stored('c', 'gross_revenue_churn')}",
+    where="b.value IS NOT NULL AND c.value IS NOT NULL",
+    reach=FOLLOWS_RETENTION,
 )
 
 # The lead quality index of a campaign, channel or segment: its acceptance rate, SQL rate, win rate and

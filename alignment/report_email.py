@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from . import registry
 from .models import DefinitionVersion, MetricValue, ReportSchedule
+from .reports.filters import period_of, shift
 
 WEEKLY, MONTHLY = ReportSchedule.Frequency.WEEKLY, ReportSchedule.Frequency.MONTHLY
 GRAIN = {WEEKLY: registry.WEEK, MONTHLY: registry.MONTH}
@@ -91,24 +92,18 @@ def _day(day: dt.date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def _month_start(day: dt.date, months_back: int = 0) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _period(frequency: str, start: dt.date) -> Period:
+    grain = GRAIN[frequency]
+    end = shift(start, grain, 1)
     if frequency == WEEKLY:
-        end = start + dt.timedelta(days=7)
         last = end - dt.timedelta(days=1)
         week = start.isocalendar()
         return Period(start, end, f"Week {week.week}, {week.year} ({_day(start)} – {_day(last)} {last.year})")
-    return Period(start, _month_start(start + dt.timedelta(days=31)), f"{start:%B %Y}")
+    return Period(start, end, f"{start:%B %Y}")
 
 
 def period_containing(frequency: str, day: dt.date) -> Period:
-    if frequency == WEEKLY:
-        return _period(frequency, day - dt.timedelta(days=day.weekday()))
-    return _period(frequency, day.replace(day=1))
+    return _period(frequency, period_of(day, GRAIN[frequency]))
 
 
 def last_complete_period(frequency: str, today: dt.date) -> Period:
@@ -119,9 +114,7 @@ def last_complete_period(frequency: str, today: dt.date) -> Period:
 
 
 def previous_period(frequency: str, period: Period) -> Period:
-    if frequency == WEEKLY:
-        return _period(frequency, period.start - dt.timedelta(days=7))
-    return _period(frequency, _month_start(period.start, 1))
+    return _period(frequency, shift(period.start, GRAIN[frequency], -1))
 
 
 def headline_metrics(frequency: str) -> list[registry.Metric]:

@@ -122,10 +122,12 @@ def definition_update(*, actor: User | None, data: dict) -> DefinitionVersion:
 
 
 def _queue_full_recompute() -> None:
+    from config.celery import send_to_tenant
+
     from .tasks import recompute_metrics
 
     schema = connection.schema_name
-    transaction.on_commit(lambda: recompute_metrics.delay(tenant_schema=schema))
+    transaction.on_commit(lambda: send_to_tenant(recompute_metrics, schema))
 
 
 @transaction.atomic

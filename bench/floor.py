@@ -917,46 +917,12 @@ FAMILIES: list[Family] = [
 COVERED = {key for family in FAMILIES for key in family.keys}
 
 
-def params(definition) -> dict:
-    """The definition's settings under the names the statements use."""
-    return {
-        "cohort_days": definition.cohort_window_days,
-        "influence_days": definition.influence_lookback_days,
-        "lookback_days": definition.attribution_lookback_days,
-        "half_life": definition.time_decay_half_life_days,
-        "trailing_days": definition.trailing_window_days,
-        "gross_margin": definition.gross_margin,
-        "sales_cost_month": definition.sales_cost_per_month,
-        "cap_months": definition.lifetime_cap_months,
-        "w_acceptance": definition.quality_weight_acceptance,
-        "w_sql": definition.quality_weight_sql_rate,
-        "w_win": definition.quality_weight_win_rate,
-        "w_size": definition.quality_weight_deal_size,
-    }
-
-
-def fill_segments(cursor) -> None:
-    """Segment membership now: static lists as stored, rule segments through marketing's compiled filter."""
-    from marketing.models import Segment
-    from marketing.segments import segment_queryset
-
-    cursor.execute(
-        "INSERT INTO _floor_segments SELECT m.segment_id, m.contact_id FROM marketing_segmentmember m "
-        "JOIN marketing_segment s ON s.id = m.segment_id WHERE s.kind = 'static'"
-    )
-    for segment in Segment.objects.filter(kind=Segment.Kind.RULE).only("id", "definition"):
-        try:
-            contacts = segment_queryset(segment.definition).values("id")
-        except Exception:  # noqa: BLE001, S112 - a definition that no longer compiles has no members
-            continue
-        sql, args = contacts.query.sql_with_params()
-        cursor.execute(f"INSERT INTO _floor_segments SELECT %s, m.id FROM ({sql}) m", [segment.pk, *args])  # noqa: S608
-
-
-def run(cursor, *, definition, keys: set[str] | None = None, timings: dict[str, float] | None = None) -> None:
-    """Compute every covered metric (or ``keys``) for every granularity into ``_floor_values``, in the
+def run(cursor, *, definition, timings: dict[str, float] | None = None) -> None:
+    """Compute every covered metric for every granularity into ``_floor_values``, in the
     caller's transaction (UTC); ``timings`` collects the seconds spent per family."""
     import time
+
+    from alignment import engine
 
     clock = timings if timings is not None else {}
 
@@ -968,21 +934,14 @@ def run(cursor, *, definition, keys: set[str] | None = None, timings: dict[str, 
     cursor.execute("SET LOCAL TIME ZONE 'UTC'")
     cursor.execute(TEMP)
     started = time.perf_counter()
-    fill_segments(cursor)
+    engine.fill_segments(cursor, "_floor_segments")
     clock["segments"] = clock.get("segments", 0.0) + time.perf_counter() - started
-    args = params(definition)
-    if any(
-        key.startswith(("attributed_", "cost_per_opportunity", "campaign_roi")) for key in keys or COVERED
-    ):
-        timed("attribution credits", CREDITS, args)
+    args = engine.params_of(definition)
+    timed("attribution credits", CREDITS, args)
     for grain in registry.GRANULARITIES:
         analyzed = False
         for family in FAMILIES:
-            chosen = [
-                k
-                for k in family.keys
-                if grain in registry.REGISTRY[k].periods and (keys is None or k in keys)
-            ]
+            chosen = [k for k in family.keys if grain in registry.REGISTRY[k].periods]
             if not chosen:
                 continue
             if family.derived and not analyzed:  # the planner's row counts for the joins of derived values
@@ -1003,23 +962,24 @@ stored AS (
     SELECT granularity AS grain, metric, period_start, dimension, dimension_value, model, numerator,
            denominator, value
     FROM alignment_metricvalue WHERE definition_id = %(definition)s AND metric = ANY(%(metrics)s)
-)
-SELECT COALESCE(f.metric, s.metric) AS metric, count(*) AS total,
-       count(*) FILTER (WHERE f.metric IS NULL) AS only_stored,
-       count(*) FILTER (WHERE s.metric IS NULL) AS only_floor,
-       count(*) FILTER (WHERE f.metric IS NOT NULL AND s.metric IS NOT NULL AND NOT (
-           (f.value IS NULL AND s.value IS NULL)
-           OR abs(f.value - s.value) <= 0.00001 * GREATEST(1, abs(s.value)))) AS differ,
-       min(COALESCE(f.grain, s.grain) || ' ' || COALESCE(f.period_start, s.period_start) || ' '
+),
+paired AS (  -- a value on one side only, or NULL against a number, or numbers apart, is a mismatch
+    SELECT COALESCE(f.metric, s.metric) AS metric, f.metric IS NULL AS only_stored,
+           s.metric IS NULL AS only_floor,
+           f.metric IS NOT NULL AND s.metric IS NOT NULL AND f.value IS DISTINCT FROM s.value
+           AND (f.value IS NULL OR s.value IS NULL
+                OR abs(f.value - s.value) > 0.00001 * GREATEST(1, abs(s.value))) AS differ,
+           COALESCE(f.grain, s.grain) || ' ' || COALESCE(f.period_start, s.period_start) || ' '
            || COALESCE(f.dimension, s.dimension) || '=' || COALESCE(f.dimension_value, s.dimension_value)
-           || ' ' || COALESCE(f.model, s.model) || ': floor ' || COALESCE(f.value::text, 'null') ||
-               ', engine '
-           || COALESCE(s.value::text, 'null'))
-           FILTER (WHERE f.metric IS NULL OR s.metric IS NULL OR NOT (
-               (f.value IS NULL AND s.value IS NULL)
-               OR abs(f.value - s.value) <= 0.00001 * GREATEST(1, abs(s.value)))) AS example
-FROM floor f
-FULL JOIN stored s USING (grain, metric, period_start, dimension, dimension_value, model)
+           || ' ' || COALESCE(f.model, s.model) || ': floor ' || COALESCE(f.value::text, 'null')
+           || ', engine ' || COALESCE(s.value::text, 'null') AS cell
+    FROM floor f
+    FULL JOIN stored s USING (grain, metric, period_start, dimension, dimension_value, model)
+)
+SELECT metric, count(*) AS total, count(*) FILTER (WHERE only_stored) AS only_stored,
+       count(*) FILTER (WHERE only_floor) AS only_floor, count(*) FILTER (WHERE differ) AS differ,
+       min(cell) FILTER (WHERE only_stored OR only_floor OR differ) AS example
+FROM paired
 GROUP BY 1 ORDER BY 1
 """
 

@@ -193,7 +193,7 @@ class StatementClock:
                 keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
                 if keys:
                     try:
-                        sql = comp.sql(grain, keys).replace("{months}", engine.q.months_in(grain))
+                        sql = comp.sql(grain, keys)
                     except Exception:  # noqa: BLE001, S112 - an engine mid-change: that statement counts as other
                         continue
                     self.names[sql.strip()] = f"compute: {comp.name}"

@@ -71,3 +71,9 @@ def resolve_ids(model: type[models.Model], value, field: str, errors: dict) -> l
         errors[field] = [f"Give a list of existing {model._meta.verbose_name} ids."]
         return None
     return rows
+
+
+def is_id(value) -> bool:
+    """A database id written as text: ASCII digits only (``"²".isdigit()`` is True, ``int("²")`` fails) and
+    short enough for a bigint."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) < 19

@@ -38,3 +38,23 @@ def test_demo_history_is_consistent_and_applied_once(tenant_a):
         # reps share marketing's content with prospects, so deal pages show it
         assert Activity.objects.filter(content__isnull=False, kind="email").exists()
         assert not Activity.objects.filter(content__isnull=False).exclude(kind="email").exists()
+
+    # the demo's metrics: a sales cost for CAC and a first full recompute, once
+    from django.db.models import Sum
+
+    from alignment import demo as alignment_demo
+    from alignment.models import EngineRun, MetricValue
+    from alignment.services import current_definition
+
+    assert alignment_demo.seed(tenant=tenant_a) and not alignment_demo.seed(tenant=tenant_a)
+    with schema_context("alpha"):
+        definition = current_definition()
+        assert definition.sales_cost_per_month == alignment_demo.DEMO_SALES_COST_PER_MONTH
+        assert (
+            EngineRun.objects.filter(kind="full", definition=definition, finished_at__isnull=False).count()
+            == 1
+        )
+        stored = MetricValue.objects.filter(
+            metric="revenue_won", granularity="month", dimension="", definition=definition
+        ).aggregate(total=Sum("value"))["total"]
+        assert stored == Deal.objects.filter(status="won").aggregate(total=Sum("amount"))["total"] > 0

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from django.db.models import Q
 
+from config.validation import is_id
 from marketing.models import Campaign, Segment
 from sales.models import Team
 
@@ -277,7 +278,7 @@ def names(dimension: str, ids: Iterable[str]) -> dict[str, dict]:
     labels: dict[str, dict] = {NONE: {"name": f"No {dimension}", "channel": NONE}}
     if dimension == "channel":
         return labels | {c: {"name": CHANNELS.get(c, c), "channel": c} for c in ids if c != NONE}
-    numbers = [int(i) for i in ids if i.isdigit() and len(i) <= 18]
+    numbers = [int(i) for i in ids if is_id(i)]
     if not numbers:
         return labels
     if dimension == "campaign":
@@ -292,3 +293,12 @@ def names(dimension: str, ids: Iterable[str]) -> dict[str, dict]:
 
 def label_of(known: dict, dimension: str, value: str) -> str:
     return known.get(value, {}).get("name") or f"{dimension.capitalize()} {value} (removed)"
+
+
+def grouped_notes(columns: Iterable[Column]) -> list[str]:
+    """Why columns hold no values, once per reason: "Not broken down by team: Visits, Leads."."""
+    notes: dict[str, list[str]] = {}
+    for column in columns:
+        if column.note:
+            notes.setdefault(column.note.rstrip("."), []).append(column.label)
+    return [f"{note}: {', '.join(labels)}." for note, labels in notes.items()]

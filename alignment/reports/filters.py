@@ -12,18 +12,19 @@ from urllib.parse import urlencode
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.validation import is_id
 from marketing.models import Campaign, CampaignSend, Segment
 from marketing.models.campaigns import Channel
 from sales.models import Team
 
 from .. import registry
+from ..engine_sql import NONE
 from ..models import AttributionModel
 
 WEEK, MONTH, QUARTER = registry.WEEK, registry.MONTH, registry.QUARTER
 FILTER_DIMENSIONS = ("channel", "campaign", "segment", "team")
 MAX_PERIODS = {WEEK: 104, MONTH: 36, QUARTER: 12}
 MIN_YEAR, MAX_YEAR = 1970, 2200
-NONE = "none"  # the engine's dimension value of facts without one
 MODELS = dict(AttributionModel.choices)
 # The model a report opens with: linear, which favours no position (the first choice is the default).
 MODEL_CHOICES = ("linear", *(m for m in MODELS if m != "linear"))
@@ -184,7 +185,7 @@ def _dimension_value(dimension: str, raw: str, errors: dict) -> tuple[str, str]:
             errors[dimension] = [f"Unknown channel. Choose one of: {', '.join(CHANNELS)}, none."]
             return "", ""
         return raw, CHANNELS[raw]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_id(raw):
         errors[dimension] = [f"Give the {dimension}'s id (a whole number) or 'none'."]
         return "", ""
     model = {"campaign": Campaign, "segment": Segment, "team": Team}[dimension]
@@ -265,7 +266,7 @@ def parse_filters(params: Mapping[str, Any], *, report: str, now: dt.date | None
             ]
     send = None
     raw_send = text("send") if spec.send else ""
-    if raw_send and (not raw_send.isdigit() or len(raw_send) > 18):
+    if raw_send and not is_id(raw_send):
         errors["send"] = ["Give the send's id (a whole number)."]
     elif raw_send and not errors:
         send = CampaignSend.objects.select_related("campaign").filter(pk=int(raw_send)).first()

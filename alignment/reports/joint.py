@@ -23,6 +23,7 @@ from .base import (
     availability,
     context,
     difference,
+    grouped_notes,
     label_of,
     metric_column,
     metric_meta,
@@ -166,7 +167,7 @@ def _funnel(filters: Filters, values: Values, previous: dt.date) -> dict[str, Ta
             Column("change", "Trend", "points"),
         ],
         rows,
-        note=_grouped_notes(steps),
+        note=" ".join(grouped_notes(steps)),
         granularity=grain,
     )
     period = Column("period", "Period", "period")
@@ -190,15 +191,6 @@ def _funnel(filters: Filters, values: Values, previous: dt.date) -> dict[str, Ta
         granularity=grain,
     )
     return {"funnel": funnel, "funnel_trend": volumes, "conversion_trend": rates}
-
-
-def _grouped_notes(columns: list[Column]) -> str:
-    """ "Not broken down by team: Visits, Leads." rather than the same note once per column."""
-    notes: dict[str, list[str]] = {}
-    for column in columns:
-        if column.note:
-            notes.setdefault(column.note.rstrip("."), []).append(column.label)
-    return " ".join(f"{note}: {', '.join(labels)}." for note, labels in notes.items())
 
 
 def _per_period(

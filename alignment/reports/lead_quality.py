@@ -10,8 +10,10 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
+from config.validation import is_id
 from marketing.models import CampaignSend
 
+from ..engine_sql import SEND_LEADS
 from ..models import DefinitionVersion
 from .base import (
     NA,
@@ -127,7 +129,7 @@ def _lag(filters: Filters, values: Values, definition: DefinitionVersion) -> tup
     grain, periods = filters.granularity, filters.periods
     notes = {k: stored_note(k, grain) for k, _ in LAG}
     lag_columns = [Column(k, label, metric_meta(k)[1], notes[k]) for k, label in LAG]
-    send_ids = sorted(int(v) for v in values.dimension_values("send") if v.isdigit() and len(v) <= 18)
+    send_ids = sorted(int(v) for v in values.dimension_values("send") if is_id(v))
     start = dt.datetime.combine(filters.start, dt.time(), tzinfo=dt.UTC)
     until = dt.datetime.combine(filters.until, dt.time(), tzinfo=dt.UTC)
     sends = {
@@ -203,20 +205,13 @@ def _lag(filters: Filters, values: Values, definition: DefinitionVersion) -> tup
 
 # The engine's leads of a send (SEND_LAG in engine_sql): contacts touched by the send whose first lead-stage
 # entry came at or after it and within W days; here counted per whole day after the send.
-CURVE_SQL = """
-SELECT floor(EXTRACT(EPOCH FROM x.lead_at - %(sent_at)s) / 86400)::int AS day, COUNT(*) AS leads
-FROM (
-    SELECT DISTINCT tp.contact_id, ld.lead_at
-    FROM marketing_touchpoint tp
-    JOIN LATERAL (
-        SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
-        WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
-    ) ld ON ld.lead_at >= %(sent_at)s AND ld.lead_at < %(sent_at)s + make_interval(days => %(days)s)
-    WHERE tp.send_id = %(send)s AND tp.contact_id IS NOT NULL
-) x
+# The engine's own definition of a send's leads (engine_sql.SEND_LEADS), for one send, by whole days.
+CURVE_SQL = f"""
+SELECT floor(x.lag_days)::int AS day, COUNT(*) AS leads
+FROM ({SEND_LEADS.replace("{sends}", "s.id = %(send)s")}) x
 GROUP BY 1
 ORDER BY 1
-"""
+"""  # noqa: S608 - built from the engine's constant; the send is a parameter
 
 
 def send_curve(send: CampaignSend | None, definition: DefinitionVersion) -> Table:
@@ -232,7 +227,7 @@ def send_curve(send: CampaignSend | None, definition: DefinitionVersion) -> Tabl
         return Table("send_curve", "Send-to-lead curve", columns, [], empty="No send in this range.")
     days = definition.cohort_window_days
     with connection.cursor() as cursor:
-        cursor.execute(CURVE_SQL, {"send": send.pk, "sent_at": send.sent_at, "days": days})
+        cursor.execute(CURVE_SQL, {"send": send.pk, "cohort_days": days})
         per_day = dict(cursor.fetchall())
     total = sum(per_day.values())
     rows, running = [], 0

@@ -23,6 +23,7 @@ from sales.models import Team
 
 from .. import reports
 from ..reports import NA, Report, Table
+from ..reports.base import grouped_notes
 
 PAGES = {
     "joint": ("alignment:reports", "Joint report"),
@@ -69,15 +70,6 @@ def chart_number(value: Any, unit: str = "") -> float | None:
     return round(number * 100, 2) if unit == "ratio" else round(number, 2)
 
 
-def grouped_notes(table: Table) -> list[str]:
-    """Why columns hold no values, once per reason: "Not broken down by team: Visits, Leads"."""
-    notes: dict[str, list[str]] = {}
-    for column in table.columns:
-        if column.note:
-            notes.setdefault(column.note.rstrip("."), []).append(column.label)
-    return [f"{note}: {', '.join(labels)}." for note, labels in notes.items()]
-
-
 def display_table(table: Table, filters: reports.Filters, page: str) -> dict:
     numeric = {c.key for c in table.columns if c.unit not in ("text", "period", "datetime")}
     stored = [c for c in table.columns if c.key in numeric and not c.note]
@@ -87,7 +79,7 @@ def display_table(table: Table, filters: reports.Filters, page: str) -> dict:
         "title": table.title,
         "note": table.note,
         "empty": table.empty,
-        "notes": grouped_notes(table),
+        "notes": grouped_notes(table.columns),
         "columns": [{"label": c.label, "num": c.key in numeric, "note": c.note} for c in table.columns],
         "rows": [
             [

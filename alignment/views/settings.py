@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from accounts.forms import apply_service_errors
-from accounts.models import User
+from accounts.models import acting_user
 from accounts.portal import PortalView
 from accounts.roles import Area
 
@@ -127,7 +127,7 @@ class MetricSettingsView(PortalView):
         form = DefinitionForm(request.POST, current=current)
         if form.is_valid():
             try:
-                version = definition_update(actor=_actor(request), data=form.cleaned_data)
+                version = definition_update(actor=acting_user(request), data=form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -149,16 +149,12 @@ class RecomputeView(PortalView):
 
     def post(self, request):
         try:
-            recompute_request(actor=_actor(request))
+            recompute_request(actor=acting_user(request))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.message_dict.get("non_field_errors", exc.messages)))
         else:
             messages.success(request, "Recompute queued: every metric is computed again in the background.")
         return redirect(reverse("alignment:settings_metrics") + "#recompute")
-
-
-def _actor(request) -> User | None:
-    return request.user if isinstance(request.user, User) else None
 
 
 urlpatterns = [

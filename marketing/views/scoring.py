@@ -10,6 +10,7 @@ from accounts.forms import apply_service_errors
 from accounts.models import acting_user
 from accounts.portal import posted_object_or_404
 from accounts.throttle import over_limit
+from config.validation import is_id
 
 from .. import selectors
 from ..models import ScoringRule, TouchpointKind
@@ -34,9 +35,9 @@ class FitRuleForm(forms.Form):
         value = data["value"]
         if data["op"] in LIST_OPS or data["op"] == "between":
             value = [part.strip() for part in value.split(",") if part.strip()]
-        elif (FIELDS[data["field"]].kind == "number" or data["op"] == "within_days") and value.lstrip(
-            "-"
-        ).isdigit():
+        elif (FIELDS[data["field"]].kind == "number" or data["op"] == "within_days") and is_id(
+            value.removeprefix("-")
+        ):
             value = int(value)
         return {
             "name": data["name"],

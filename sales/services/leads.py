@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from accounts.models import Role, User
+from config.validation import is_id
 from marketing.models import Contact, LifecycleStage
 from marketing.services.contacts import contact_change_stage
 
@@ -88,7 +89,7 @@ def lead_reject(
         reason
         if isinstance(reason, RejectionReason)
         else RejectionReason.objects.filter(
-            pk=reason if isinstance(reason, int) or str(reason).isdigit() else 0, is_active=True
+            pk=reason if isinstance(reason, int) or is_id(str(reason)) else 0, is_active=True
         ).first()
     )
     if chosen is None:

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.portal import posted_object_or_404
+from config.validation import is_id
 
 from ..models import LossCategory, LossReason, Pipeline, RejectionReason, SalesSettings, Stage, Team
 from ..services import setup as services
@@ -99,7 +100,7 @@ class SalesSetupView(SalesWritePage):
 
     @staticmethod
     def _members(request):
-        ids = [value for value in request.POST.getlist("members") if value.isdigit() and len(value) < 18]
+        ids = [value for value in request.POST.getlist("members") if is_id(value)]
         if len(ids) != len(request.POST.getlist("members")):
             raise ValidationError({"members": ["Choose members from the list."]})
         found = list(reps().filter(pk__in=ids))

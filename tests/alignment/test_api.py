@@ -331,6 +331,17 @@ def attributed(alpha):
                         denominator=den,
                     )
                 )
+            values.append(  # the campaign's spend that month (stored without a model)
+                MetricValue(
+                    metric="marketing_spend",
+                    granularity="month",
+                    period_start=dt.date(2026, month, 1),
+                    dimension=dimension,
+                    dimension_value=dim_value,
+                    definition=version,
+                    value=cpo[0],
+                )
+            )
     values.append(  # another model, and a metric that is not attributed: neither mixes in
         MetricValue(
             metric="attributed_pipeline",
@@ -356,7 +367,7 @@ def attributed(alpha):
     )
     MetricValue.objects.bulk_create(values)
     connection.set_schema_to_public()
-    return {"a": a.pk, "b": b.pk, **credits}
+    return {"a": a.pk, "b": b.pk, "version": version.pk, **credits}
 
 
 def test_credits_answer_the_rows_each_filter_asks_for(attributed):
@@ -417,7 +428,7 @@ def test_rollups_sum_amounts_and_divide_summed_numerators(attributed):
         "dimension": "campaign",
         "dimension_value": a,
         "campaign_name": "Alpha A",
-        "definition": rows[("linear", a)]["definition"],
+        "definition": attributed["version"],
         "attributed_pipeline": "1500.00",
         "attributed_opportunities": "2.000000",
         "attributed_revenue": "1200.00",
@@ -427,7 +438,9 @@ def test_rollups_sum_amounts_and_divide_summed_numerators(attributed):
     assert rows[("linear", b)]["attributed_revenue"] is None  # no data, never 0
     assert rows[("linear", b)]["campaign_roi"] == "-1.000000"
     assert rows[("first_touch", a)]["attributed_pipeline"] == "7.00"
-    assert rows[("first_touch", a)]["campaign_roi"] is None
+    # spend is the campaign's over the range, whatever the model: 400 spent, none credited: (0 - 400) / 400
+    assert rows[("first_touch", a)]["campaign_roi"] == "-1.000000"
+    assert rows[("first_touch", a)]["cost_per_opportunity"] is None  # no opportunities: no data
     only_linear = client.get(url + "&model=linear").json()["results"]
     assert {r["dimension_value"] for r in only_linear} == {a, b}
     channels = client.get(url + "&by=channel&model=linear").json()["results"]
@@ -654,7 +667,7 @@ def test_reading_needs_alignment_read_and_changing_needs_alignment_write(tenant_
 
 def test_lists_are_isolated_between_tenants(tenant_a, tenant_b):
     alpha_ids = seed("alpha", 3, "alphacanary", marker=777001)
-    seed("beta", 1, "betacanary", marker=555001)
+    beta_ids = seed("beta", 1, "betacanary", marker=555001)
     alpha_key = api_key_for("alpha", ["alignment:read"])
     beta = api_client("beta", api_key_for("beta", ["alignment:read"]))
     for path in LISTS:
@@ -668,9 +681,11 @@ def test_lists_are_isolated_between_tenants(tenant_a, tenant_b):
         if "metric-values" in path or "rollups" in path:
             assert "555001" in body, path  # beta's own numbers
     # filtering by alpha's deal or campaign ids on beta never reaches alpha's rows
-    for query in (f"deal={alpha_ids['deal']}", f"campaign={alpha_ids['campaign']}"):
-        response = beta.get(f"/api/v1/attribution/credits/?{query}")
+    for key in ("deal", "campaign"):
+        response = beta.get(f"/api/v1/attribution/credits/?{key}={alpha_ids[key]}")
         assert response.status_code == 200 and "alphacanary" not in response.content.decode()
+        own = beta.get(f"/api/v1/attribution/credits/?{key}={beta_ids[key]}")  # the positive control
+        assert own.json()["results"] and "betacanary" in own.content.decode(), key
 
 
 def test_list_query_budgets_are_equal_at_5_and_50_rows(tenant_a):

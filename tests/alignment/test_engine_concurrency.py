@@ -1,5 +1,6 @@
 """Two engine runs for one workspace at the same moment: one computes and the other steps aside (or they
-follow each other), and every value and credit is stored once.
+follow each other), and every value and credit is stored once (a second copy would break its unique
+constraint, which the runs would report as an error).
 
 No django_db mark: the facts must be committed so that the two runs' own connections see them; everything
 made here is deleted at the end.
@@ -12,7 +13,6 @@ import threading
 
 import pytest
 from django.db import connection, connections, transaction
-from django.db.models import Count
 from django_tenants.utils import schema_context
 
 from alignment import engine
@@ -24,9 +24,6 @@ from marketing.services.touchpoints import touchpoint_create
 from sales.models import Deal
 from sales.services.deals import deal_close_won, deal_create
 from tests.marketing import factories
-
-VALUE_KEY = ("metric", "granularity", "period_start", "dimension", "dimension_value", "model", "definition")
-CREDIT_KEY = ("deal", "touchpoint", "model", "definition")
 
 
 def at(month: int, day: int) -> dt.datetime:
@@ -80,10 +77,6 @@ def run_together(django_db_blocker, *, full: bool) -> tuple[list, list]:
     return results, errors
 
 
-def stored_twice(model, key: tuple[str, ...]) -> list:
-    return list(model.objects.values(*key).annotate(n=Count("pk")).filter(n__gt=1)[:5])
-
-
 @pytest.mark.parametrize("full", [True, False], ids=["full", "incremental"])
 def test_two_simultaneous_runs_store_each_value_once(tenant_a, django_db_blocker, full):
     made: dict = {}
@@ -107,8 +100,6 @@ def test_two_simultaneous_runs_store_each_value_once(tenant_a, django_db_blocker
         if len(ran) == 2:  # the other began only once the first had committed, and found nothing to do
             assert ran[1].started_at >= ran[0].finished_at and ran[1].values_written == 0
         with django_db_blocker.unblock(), schema_context("alpha"):
-            assert stored_twice(MetricValue, VALUE_KEY) == []
-            assert stored_twice(AttributionCredit, CREDIT_KEY) == []
             assert MetricValue.objects.filter(model="first_touch").exists()  # credits were rolled up too
             assert not DirtyDay.objects.exists()  # every mark was taken, once
             assert engine.run(full=True).values_written == 0  # what they stored is the full result

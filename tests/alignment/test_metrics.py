@@ -10,74 +10,24 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import User
 from alignment import engine
-from alignment.models import MetricValue
-from marketing.models import CampaignSend, Contact, CostLine, StageTransition, Touchpoint
+from alignment.models import AttributionCredit, AttributionModel
+from marketing.models import CampaignSend, CostLine, Touchpoint
 from sales.models import (
     Activity,
     CustomerAccount,
-    Deal,
     DealStageChange,
     LeadDecision,
-    LossReason,
     Pipeline,
     RejectionReason,
     Subscription,
     SubscriptionEvent,
 )
-from sales.services.deals import deal_create
+from tests.alignment.helpers import at, contact_with, deal, q, value
+from tests.conftest import user_in
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def at(month: int, day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
-
-
-def value(metric, month, dimension="", dimension_value="", *, model="", grain="month"):
-    row = MetricValue.objects.filter(
-        metric=metric,
-        granularity=grain,
-        period_start=dt.date(2026, month, 1),
-        dimension=dimension,
-        dimension_value=str(dimension_value),
-        model=model,
-    ).first()
-    return None if row is None else row.value
-
-
-def q(number, places="0.0001") -> Decimal:
-    return Decimal(number).quantize(Decimal(places))
-
-
-def contact_with(history, campaign=None):
-    contact = factories.contact()
-    Contact.objects.filter(pk=contact.pk).update(first_touch_campaign=campaign, company=None)
-    StageTransition.objects.filter(contact=contact).delete()
-    StageTransition.objects.bulk_create(
-        [StageTransition(contact=contact, to_stage=stage, at=moment) for stage, moment in history]
-    )
-    return contact
-
-
-def deal(amount, created, *, closed=None, status="open", campaign=None, lead=None, override=None):
-    d = deal_create(data={"name": f"deal {amount}", "amount": str(amount)}, lead=lead)
-    pipeline = Pipeline.objects.get(is_default=True)
-    stage = pipeline.stages.filter(kind=status if status != "open" else "open").order_by("position").first()
-    Deal.objects.filter(pk=d.pk).update(
-        created_at=created,
-        closed_at=closed,
-        status=status,
-        stage=stage,
-        source_campaign=campaign,
-        probability_override=override,
-        loss_category="pricing" if status == "lost" else "",
-        loss_reason=LossReason.objects.first() if status == "lost" else None,
-    )
-    d.refresh_from_db()
-    return d
 
 
 def test_mql_to_sql_cohort_follows_march_mqls_to_their_sql(alpha):
@@ -95,7 +45,7 @@ def test_mql_to_sql_cohort_follows_march_mqls_to_their_sql(alpha):
 
 
 def test_speed_to_lead_counts_business_hours(alpha):
-    rep = User.objects.filter(is_active=True).first()
+    rep = user_in("alpha", "sales")
     monday = contact_with([("mql", dt.datetime(2026, 3, 9, 10, tzinfo=dt.UTC))])
     friday = contact_with([("mql", dt.datetime(2026, 3, 13, 16, tzinfo=dt.UTC))])
     for contact, done in [
@@ -175,7 +125,11 @@ def test_snapshots_and_pipeline_velocity(alpha):
     assert value("velocity_win_rate", 3) == Decimal("0.5")
     assert value("velocity_deal_size", 3) == 600 and value("velocity_cycle_days", 3) == 69
     assert q(value("pipeline_velocity", 3)) == q(Decimal(2) * Decimal("0.5") * 600 / 69)
-    assert a.pk  # the open deal is in every snapshot since March
+    # the open deal is in every later snapshot up to this month, alone; by pipeline and rep too
+    for month in range(4, 12):
+        assert (value("weighted_pipeline", month), value("velocity_open_deals", month)) == (500, 1), month
+    assert value("weighted_pipeline", 3, "pipeline", a.pipeline_id) == expected
+    assert value("weighted_pipeline", 3, "rep", a.owner_id or engine.NONE) == value("weighted_pipeline", 3)
 
 
 def test_sourced_influenced_costs_and_roi(alpha):
@@ -206,7 +160,13 @@ def test_sourced_influenced_costs_and_roi(alpha):
         assert value("campaign_roi", 3, "campaign", spring.pk, model=model) == Decimal("1.5")
         # two opportunities attributed to Spring: 400 / 2 = 200
         assert value("cost_per_opportunity", 3, "campaign", spring.pk, model=model) == 200
-    assert sourced.pk
+    # by the sourcing campaign and its channel: only the deal sourced by Spring
+    assert value("marketing_sourced_pipeline", 3, "campaign", spring.pk) == 1000
+    assert value("marketing_sourced_pipeline", 3, "channel", "email") == 1000
+    # every model credits the sourced deal's whole amount to Spring's one touch
+    for model in AttributionModel.values:
+        credits = AttributionCredit.objects.filter(deal=sourced, model=model)
+        assert [(c.campaign_id, c.credit) for c in credits] == [(spring.pk, 1000)], model
     # April: no spend, no leads: no data
     assert value("cost_per_lead", 4, "campaign", spring.pk) is None
 
@@ -253,7 +213,7 @@ def test_retention_cac_payback_and_ltv(alpha):
 
 
 def test_lead_quality_index_and_send_to_lead_lag(alpha):
-    rep = User.objects.filter(is_active=True).first()
+    rep = user_in("alpha", "sales")
     spring = factories.campaign(name="Spring", channel="email")
     other = factories.campaign(name="Other", channel="paid_social")
     # acceptance in March: Spring 1 of 1 accepted, Other 0 of 1 -> workspace 1/2; Spring relative 2
@@ -285,7 +245,7 @@ def test_lead_quality_index_and_send_to_lead_lag(alpha):
 
 
 def test_volumes_decisions_visits_and_attributed_opportunities(alpha):
-    rep = User.objects.filter(is_active=True).first()
+    rep = user_in("alpha", "sales")
     spring = factories.campaign(name="Spring", channel="email")
     contact_with([("opportunity", at(3, 3)), ("customer", at(3, 20))], campaign=spring)
     contact_with([("opportunity", at(3, 9))])

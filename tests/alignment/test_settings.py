@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.roles import READ, ROLE_ACCESS, Area, Role
 from alignment.models import DefinitionVersion, EngineRun, RecomputeRequest
 from alignment.services import current_definition, definition_update, definition_values
-from tests.conftest import client_for, login
+from tests.conftest import client_for, login, member
 
 pytestmark = pytest.mark.django_db
 
@@ -127,8 +127,14 @@ def test_every_role_with_alignment_write_access_may_change_the_definitions(tenan
     client = login("alpha", role)
     html = get(client).content.decode()
     assert 'data-testid="definition-form"' in html and 'data-testid="recompute-button"' in html
+    before = versions()
     response = post(client, data={**current_form_data(), "lifetime_cap_months": "48"})
     assert response.status_code == 302
+    after = versions()
+    assert after[:-1] == before and len(after) == len(before) + 1
+    with schema_context("alpha"):
+        stored = DefinitionVersion.objects.get(pk=after[-1])
+        assert stored.lifetime_cap_months == 48 and stored.created_by.email == member("alpha", role).email
 
 
 def test_a_role_that_only_reads_alignment_sees_the_page_but_cannot_change_anything(tenant_a, monkeypatch):

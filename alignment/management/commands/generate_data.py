@@ -471,7 +471,6 @@ class Generator:
         not by the end of the history), its rep, company and how many touchpoints it has."""
         r, d = self.r, self.days
         count = self.spec.count(CONTACTS, minimum=50)
-        self.contact_count = count
         offset = 0 if self.spec.fresh else self.spec.stream * 7919
         self.x(
             f"""
@@ -713,7 +712,7 @@ class Generator:
             f"WHEN c.lead_at IS NOT NULL THEN floor({r('c.n', 104)} * 45)::int "
             f"ELSE floor({r('c.n', 104)} * 15)::int END"
         )
-        self.contacts_written = self.x(
+        self.x(
             f"""
             INSERT INTO marketing_contact (id, email, first_name, last_name, phone, job_title, seniority,
                 country, region, consent_marketing, consent_at, unsubscribed, unsubscribed_at, age_band,
@@ -1105,6 +1104,7 @@ def _users(slug: str, scale: float) -> None:
     from accounts.models import User
     from accounts.services import user_create
     from sales.models import Team
+    from sales.services.setup import team_create, team_set_members
 
     people = [
         (f"rep{i}@{slug}.example", f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}", ["sales"])
@@ -1123,8 +1123,8 @@ def _users(slug: str, scale: float) -> None:
         if "sales" in roles:
             reps.append(user)
     for index, team_name in enumerate(["Team North", "Team South"]):
-        team, _ = Team.objects.get_or_create(name=team_name)
-        team.members.set(reps[index::2])
+        team = Team.objects.filter(name=team_name).first() or team_create(name=team_name)
+        team_set_members(team=team, members=reps[index::2])
 
 
 def generate(*, schema: str, spec: Spec) -> None:
