@@ -28,8 +28,7 @@ CREDITS = """
 WITH scope AS (
     SELECT d.id, d.amount, d.created_at, d.closed_at, d.status, d.company_id, d.lead_id
     FROM sales_deal d
-    WHERE %(days)s::date[] IS NULL
-       OR d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
+    WHERE %(deals)s::bigint[] IS NULL OR d.id = ANY(%(deals)s::bigint[])
 ),
 people AS (
     SELECT dc.deal_id, dc.contact_id FROM sales_dealcontact dc JOIN scope s ON s.id = dc.deal_id
@@ -131,15 +130,12 @@ WHERE (alignment_attributioncredit.weight, alignment_attributioncredit.credit,
                         EXCLUDED.deal_created_at, EXCLUDED.deal_won_at)
 """
 
-# Credits of the recomputed deals (every deal on a full run) that the computation no longer gives; a deal
-# whose dates moved has its old and new days dirty, so its current days put it in scope.
+# Credits of the recomputed deals (every deal on a full run) that the computation no longer gives (a deal
+# deleted meanwhile is marked too, and gives none).
 PRUNE = """
 DELETE FROM alignment_attributioncredit ac
 WHERE ac.definition_id = %(definition)s
-  AND (%(days)s::date[] IS NULL OR ac.deal_id IN (
-      SELECT d.id FROM sales_deal d
-      WHERE d.created_at::date = ANY(%(days)s::date[]) OR d.closed_at::date = ANY(%(days)s::date[])
-  ))
+  AND (%(deals)s::bigint[] IS NULL OR ac.deal_id = ANY(%(deals)s::bigint[]))
   AND NOT EXISTS (
       SELECT 1 FROM _alignment_credits n
       WHERE n.deal_id = ac.deal_id AND n.touchpoint_id = ac.touchpoint_id AND n.model = ac.model
@@ -148,7 +144,9 @@ WHERE ac.definition_id = %(definition)s
 
 
 # A full run joins whole tables (hash joins); an incremental run looks up the few deals' people and touches
-# through their indexes (a planner guessing more deals would scan every touchpoint).
+# through their indexes (a planner guessing more deals would scan every touchpoint), up to LOOKUP_LIMIT deals
+# (a bulk import marks more: whole-table joins are then the cheaper plan).
+LOOKUP_LIMIT = 5000
 JOINS = {
     True: {
         "touches": "JOIN marketing_touchpoint tp ON tp.contact_id = p.contact_id",
@@ -168,15 +166,15 @@ JOINS = {
 }
 
 
-def recompute_credits(cursor, *, params: dict, days: list | None) -> int:
-    """Recompute the credits of the deals whose creation or close day is dirty (every deal when ``days`` is
-    None); returns the number of rows written or removed. Runs inside the engine's transaction (UTC)."""
-    step = {**params, "days": days}
+def recompute_credits(cursor, *, params: dict, deals: list | None) -> int:
+    """Recompute the credits of ``deals`` (the dirty deals; every deal when None); returns the number of rows
+    written or removed. Runs inside the engine's transaction (UTC)."""
+    step = {**params, "deals": deals}
     cursor.execute("TRUNCATE _alignment_credits")
-    joins = JOINS[days is None]
+    joins = JOINS[deals is None or len(deals) > LOOKUP_LIMIT]
     sql = CREDITS.replace("{touches}", joins["touches"])
     cursor.execute(sql.replace("{company_contacts}", joins["company_contacts"]), step)
-    if days is None:  # a full run's many rows: the planner's counts for the prune
+    if deals is None:  # a full run's many rows: the planner's counts for the prune
         cursor.execute("ANALYZE _alignment_credits")
     cursor.execute(UPSERT, step)
     written = cursor.rowcount

@@ -8,9 +8,10 @@ dimension, dimension value, attribution model, definition version) and upserted.
 - A full run recomputes every period; an incremental run recomputes only the periods holding the days that
   the fact-table triggers marked dirty since the last run, widened by each computation's reach (a cohort
   looks W days back; a snapshot or retention figure changes every later period).
-- Attribution credits are recomputed first for the deals whose creation or close day is dirty (a new
-  touchpoint or deal contact marks its deals' days); rollups and derived metrics (costs per lead, ROI, CAC,
-  payback, LTV, lead quality) follow from the stored values.
+- Attribution credits are recomputed first for the dirty deals (triggers mark a deal when it, its contacts,
+  a touchpoint of its people, a company contact or a credited campaign's channel changes; the same writes
+  mark the deal's days); rollups and derived metrics (costs per lead, ROI, CAC, payback, LTV, lead
+  quality) follow from the stored values.
 - One run per workspace at a time (``accounts.locks.try_workspace_lock``): a second run returns at once and
   leaves the work to the first (the dirty marks it did not take stay for the next).
 """
@@ -160,6 +161,9 @@ GROUP BY 1, 2, 3, 4, 5
 """
 
 
+CLEAR_LIMIT = 5000
+
+
 def _rolled_up(comp, grain: str, keys: list[str]) -> list[str]:
     """The keys of ``comp`` whose values for ``grain`` are sums of stored finer values."""
     finer = ROLLUP_FROM.get(grain)
@@ -222,7 +226,7 @@ def fill_segments(cursor, table: str = "_alignment_segments") -> None:
     cursor.execute(f"INSERT INTO {table} (segment_id, contact_id) {sql}", params)  # noqa: S608
     for segment in Segment.objects.filter(kind=Segment.Kind.RULE).only("id", "definition"):
         try:
-            contacts = segment_queryset(segment.definition).values("id")
+            contacts = segment_queryset(segment.definition).order_by().values("id")  # no sort: a set
         except ValidationError:
             logger.warning(
                 "Segment %s has a definition that no longer compiles; it has no members.", segment.pk
@@ -241,6 +245,8 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
     written = 0
     known: dict = {}  # (granularity, reach) -> periods, asked once per run
     segments_filled = False  # filled on first use: a run whose dirty days reach no segment metric skips it
+    cursor.execute("TRUNCATE _alignment_values")
+    dead = pending = 0  # rows deleted from the temporary table since it was last truncated; rows in it
     for grain in registry.GRANULARITIES:
         for index, comp in enumerate(COMPUTATIONS):
             if days is None and index == FIRST_DERIVED:
@@ -255,7 +261,15 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                 if periods is None:
                     continue
             starts, since, until = periods
-            cursor.execute("TRUNCATE _alignment_values")
+            # A few hundred rows are cheaper to delete than to truncate (a new file for the table and its
+            # index); once deleted rows add up, a truncate clears them so the scans stay short.
+            if dead + pending > CLEAR_LIMIT:
+                cursor.execute("TRUNCATE _alignment_values")
+                dead = 0
+            elif pending:
+                cursor.execute("DELETE FROM _alignment_values")
+                dead += pending
+            pending = 0
             scope = {**params, "periods": starts, "since": since, "until": until}
             rolled = _rolled_up(comp, grain, keys)
             direct = [k for k in keys if k not in rolled]
@@ -265,6 +279,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                     fill_segments(cursor)
                     segments_filled = True
                 cursor.execute(sql, scope)
+                pending += max(cursor.rowcount, 0)
             if rolled:
                 cursor.execute(
                     ROLLUP,
@@ -276,6 +291,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                         "dimensions": comp.produces,
                     },
                 )
+                pending += max(cursor.rowcount, 0)
             step = {
                 "grain": grain,
                 "definition": definition.pk,
@@ -310,14 +326,19 @@ def run(*, full: bool = False) -> EngineRun | None:
         # Only marks committed now are taken; a write committing meanwhile keeps its mark for next time.
         cursor.execute("DELETE FROM alignment_dirtyday RETURNING day")
         days = sorted({row[0] for row in cursor.fetchall()})
+        cursor.execute("DELETE FROM alignment_dirtydeal RETURNING deal_id")
+        deals = sorted({row[0] for row in cursor.fetchall()})
         record.days = len(days)
-        if not full and not days:
+        if not full and not days and not deals:
             return record  # nothing changed: nothing to store
         cursor.execute(TEMP_TABLES)
-        written = recompute_credits(cursor, params=params_of(definition), days=None if full else days)
+        written = 0
+        if full or deals:
+            written += recompute_credits(cursor, params=params_of(definition), deals=None if full else deals)
         if full:
             cursor.execute("ANALYZE alignment_attributioncredit")
-        written += _compute(cursor, definition=definition, days=None if full else days)
+        if full or days:
+            written += _compute(cursor, definition=definition, days=None if full else days)
         record.values_written = written
         record.finished_at = timezone.now()
         record.save()

@@ -398,10 +398,11 @@ SEND_LEADS = (
     + """ AS lag_days
     FROM marketing_campaignsend s
     JOIN marketing_touchpoint tp ON tp.send_id = s.id AND tp.contact_id IS NOT NULL
-    JOIN LATERAL (
-        SELECT min(st.at) AS lead_at FROM marketing_stagetransition st
-        WHERE st.contact_id = tp.contact_id AND st.to_stage = 'lead'
-    ) ld ON ld.lead_at >= s.sent_at AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
+    JOIN (  -- first lead entries, grouped once and hash-joined (not looked up per touch)
+        SELECT st.contact_id, min(st.at) AS lead_at FROM marketing_stagetransition st
+        WHERE st.to_stage = 'lead' GROUP BY st.contact_id
+    ) ld ON ld.contact_id = tp.contact_id AND ld.lead_at >= s.sent_at
+        AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
     WHERE {sends}"""
 )
 

@@ -108,6 +108,19 @@ class DirtyDay(models.Model):
         return str(self.day)
 
 
+class DirtyDeal(models.Model):
+    """A deal whose attribution credits may have changed: the deal itself, its contacts, a touchpoint of one
+    of its people, a contact moving company or a campaign's channel. Appended by triggers like
+    ``DirtyDay``, consumed by incremental runs, which recompute the credits of these deals only. No foreign
+    key: a deleted deal is marked too (its credits go with it)."""
+
+    id = models.BigAutoField(primary_key=True)
+    deal_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.deal_id)
+
+
 class EngineRun(models.Model):
     """A record of each engine run: what it did and how long it took."""
 
@@ -143,10 +156,14 @@ class AttributionCredit(models.Model):
     touches and every model the credits sum exactly to the deal's amount (cents; the rounding remainder goes
     to the touch with the largest share). Written by the engine only."""
 
-    deal = models.ForeignKey("sales.Deal", on_delete=models.CASCADE, related_name="+")
+    # No index of their own on deal and definition: the unique key starts with the deal, the period
+    # indexes with the definition (each index costs every credit written).
+    deal = models.ForeignKey("sales.Deal", on_delete=models.CASCADE, related_name="+", db_index=False)
     touchpoint = models.ForeignKey("marketing.Touchpoint", on_delete=models.CASCADE, related_name="+")
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
-    definition = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="+")
+    definition = models.ForeignKey(
+        DefinitionVersion, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     weight = models.DecimalField(max_digits=13, decimal_places=12)
     credit = models.DecimalField(max_digits=14, decimal_places=2)
     # Copied from the touchpoint and deal so rollups need no joins.

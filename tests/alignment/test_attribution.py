@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from alignment import engine
 from alignment.attribution import MODELS
-from alignment.models import AttributionCredit, MetricValue
+from alignment.models import AttributionCredit, DirtyDeal, MetricValue
 from marketing.models import Contact, Touchpoint
 from sales.models import Deal
 from sales.services.deals import deal_create
@@ -156,3 +156,32 @@ def test_a_late_touch_changes_the_credits_on_the_next_incremental_run(alpha):
     engine.run(full=False)
     assert credits(deal, "linear", touches) == D(1000)
     assert not AttributionCredit.objects.filter(touchpoint_id=late.pk).exists()
+
+
+def test_an_incremental_run_recomputes_only_the_deals_a_write_reaches(alpha):
+    """The dirty-deal marks (migration 0009): a touch marks the deals of its people created at or after it,
+    not the other deals of those days; a deal's amount marks it, its name does not."""
+    reached, touches = deal_with_touches([3], lead_days=5)
+    other, _ = deal_with_touches([3], lead_days=5)  # created the same moment
+    engine.run(full=True)
+
+    def marked() -> set[int]:
+        return set(DirtyDeal.objects.values_list("deal_id", flat=True))
+
+    assert marked() == set()
+    late = Touchpoint.objects.create(
+        kind="email_click", contact=reached.lead, channel="email", occurred_at=days_before(1)
+    )
+    after = DEAL_AT + dt.timedelta(days=1)  # after the deal's creation: credits nothing
+    Touchpoint.objects.create(kind="email_click", contact=reached.lead, channel="email", occurred_at=after)
+    assert marked() == {reached.pk}
+    Deal.objects.filter(pk=other.pk).update(name="Renamed")
+    assert marked() == {reached.pk}
+    Deal.objects.filter(pk=other.pk).update(amount=Decimal("2000"))
+    assert marked() == {reached.pk, other.pk}
+
+    engine.run(full=False)
+    assert marked() == set()
+    assert credits(reached, "linear", [*touches, late]) == D(500, 500)
+    other_credits = AttributionCredit.objects.filter(deal=other, model="linear").aggregate(s=Sum("credit"))
+    assert other_credits["s"] == Decimal("2000.00")
