@@ -357,9 +357,10 @@ STAYS = Computation(
         SELECT ch.deal_id, ch.to_stage_id AS stage_id, ch.at AS started_at,
                lead(ch.at) OVER w AS ended_at, lead(ch.to_stage_id) OVER w AS next_stage_id
         FROM sales_dealstagechange ch
-        WHERE %(since)s::date IS NULL OR ch.deal_id IN (  -- only deals with a move in the asked range
+        WHERE ch.deal_id IN (  -- only deals with a move in the asked range (a plain semi-join: no OR)
             SELECT m.deal_id FROM sales_dealstagechange m
-            WHERE m.at >= %(since)s::date AND m.at < %(until)s::date
+            WHERE m.at >= COALESCE(%(since)s::date, '-infinity')
+              AND m.at < COALESCE(%(until)s::date, 'infinity')
         )
         WINDOW w AS (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id)
     ) st
@@ -389,7 +390,8 @@ SPEND = Computation(
 
 # Send to lead lag: the leads (first lead-stage entry) touched by a send, within W after the send.
 # The leads of each send: contacts it touched whose first lead-stage entry came within W after it, one row
-# per (send, contact) with its lag in days. ``{sends}`` narrows the sends (the report's curve reads one).
+# per (send, contact) with its lag in days. ``{sends}`` narrows the sends (the report's curve reads one),
+# ``{leads_since}`` is a moment no earlier than the first of them (their leads came in since).
 SEND_LEADS = (
     """
     SELECT DISTINCT s.id AS send_id, s.campaign_id, s.sent_at, tp.contact_id, ld.lead_at,
@@ -398,9 +400,14 @@ SEND_LEADS = (
     + """ AS lag_days
     FROM marketing_campaignsend s
     JOIN marketing_touchpoint tp ON tp.send_id = s.id AND tp.contact_id IS NOT NULL
-    JOIN (  -- first lead entries, grouped once and hash-joined (not looked up per touch)
+    JOIN (  -- first lead entries, grouped once and hash-joined (not looked up per touch), of the contacts
+            -- with one since the asked range began (a lead entry after a send in it)
         SELECT st.contact_id, min(st.at) AS lead_at FROM marketing_stagetransition st
-        WHERE st.to_stage = 'lead' GROUP BY st.contact_id
+        WHERE st.to_stage = 'lead' AND st.contact_id IN (
+            SELECT r.contact_id FROM marketing_stagetransition r
+            WHERE r.to_stage = 'lead' AND r.at >= {leads_since}
+        )
+        GROUP BY st.contact_id
     ) ld ON ld.contact_id = tp.contact_id AND ld.lead_at >= s.sent_at
         AND ld.lead_at < s.sent_at + make_interval(days => %(cohort_days)s)
     WHERE {sends}"""
@@ -410,7 +417,7 @@ SEND_LAG = Computation(
     name="send to lead lag",
     ts="x.sent_at",
     source="("
-    + SEND_LEADS.replace(
+    + SEND_LEADS.replace("{leads_since}", "COALESCE(%(since)s::date, '-infinity')").replace(
         "{sends}",
         "(%(since)s::date IS NULL OR s.sent_at >= %(since)s::date)"
         " AND (%(until)s::date IS NULL OR s.sent_at < %(until)s::date)",
@@ -487,10 +494,14 @@ SNAPSHOT = Statement(
     WITH periods AS ("""
     + PERIOD_SERIES.replace("{first}", "(SELECT min(created_at) FROM sales_deal)")
     + """),
-    stays AS (  -- each deal's stays in a stage, from the stage history
+    stays AS (  -- each deal's stays in a stage, from the stage history, of the deals still open at the start
         SELECT ch.deal_id, ch.to_stage_id, ch.at AS from_at,
                lead(ch.at) OVER (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id) AS to_at
         FROM sales_dealstagechange ch
+        WHERE ch.deal_id IN (
+            SELECT d.id FROM sales_deal d
+            WHERE d.closed_at IS NULL OR d.closed_at >= COALESCE(%(since)s::date, '-infinity')
+        )
     ),
     open_at AS (
         SELECT p.period_start, dl.owner_id, dl.pipeline_id,

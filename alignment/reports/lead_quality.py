@@ -208,7 +208,11 @@ def _lag(filters: Filters, values: Values, definition: DefinitionVersion) -> tup
 # The engine's own definition of a send's leads (engine_sql.SEND_LEADS), for one send, by whole days.
 CURVE_SQL = f"""
 SELECT floor(x.lag_days)::int AS day, COUNT(*) AS leads
-FROM ({SEND_LEADS.replace("{sends}", "s.id = %(send)s")}) x
+FROM ({
+    SEND_LEADS.replace("{sends}", "s.id = %(send)s").replace(
+        "{leads_since}", "(SELECT o.sent_at FROM marketing_campaignsend o WHERE o.id = %(send)s)"
+    )
+}) x
 GROUP BY 1
 ORDER BY 1
 """  # noqa: S608 - built from the engine's constant; the send is a parameter

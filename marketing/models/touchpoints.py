@@ -72,6 +72,10 @@ class Touchpoint(models.Model):
             models.Index(
                 fields=["anonymous_id"], condition=~models.Q(anonymous_id=""), name="touch_anonymous"
             ),
+            # the sends that touched a contact (send-to-lead lag starts from the new leads)
+            models.Index(
+                fields=["contact", "send"], condition=models.Q(send__isnull=False), name="touch_contact_send"
+            ),
         ]
 
     def __str__(self) -> str:

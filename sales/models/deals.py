@@ -156,6 +156,8 @@ class DealStageChange(models.Model):
         indexes = [
             models.Index(fields=["deal", "at"], name="deal_change_at"),
             models.Index(fields=["to_stage", "at"], name="deal_change_stage_at"),
+            # the moves of a period, whatever the stage (the metric engine's stage stays)
+            models.Index(fields=["at"], name="deal_change_moved_at"),
         ]
 
     def __str__(self) -> str:
