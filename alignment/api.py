@@ -353,6 +353,12 @@ class AttributionRollupListView(AlignmentList):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+DEFINITION_CHANGED = {
+    201: OpenApiResponse(s.DefinitionOut, description="Changed: the new version"),
+    200: OpenApiResponse(s.DefinitionOut, description="Nothing changed: the current version"),
+}
+
+
 class DefinitionView(AlignmentList):
     """The definition versions, newest first (the first row of the first page is the one in force);
     POST or PATCH changes settings, which stores a new version and queues a full recompute under it."""
@@ -378,10 +384,7 @@ class DefinitionView(AlignmentList):
 
     @extend_schema(
         request=s.DefinitionIn,
-        responses={
-            201: OpenApiResponse(s.DefinitionOut, description="Changed: the new version"),
-            200: OpenApiResponse(s.DefinitionOut, description="Nothing changed: the current version"),
-        },
+        responses=DEFINITION_CHANGED,
         summary="Change definition settings (a new version; nothing is stored when nothing changes)",
     )
     def post(self, request, *args, **kwargs):
@@ -398,10 +401,7 @@ class DefinitionView(AlignmentList):
 
     @extend_schema(
         request=s.DefinitionIn,
-        responses={
-            201: OpenApiResponse(s.DefinitionOut, description="Changed: the new version"),
-            200: OpenApiResponse(s.DefinitionOut, description="Nothing changed: the current version"),
-        },
+        responses=DEFINITION_CHANGED,
         summary="Change definition settings (same as POST)",
     )
     def patch(self, request, *args, **kwargs):

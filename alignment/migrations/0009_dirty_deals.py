@@ -3,9 +3,10 @@ the credits of those deals only, instead of every deal created or closed on a di
 
 The marks come from the writes that change a deal's credits: the deal itself (amount, dates, status,
 company, lead), its contacts, a touchpoint of one of its people at or before its creation, one of its
-company's contacts moving company, and the channel of a campaign its credits name. The functions that
-already mark the days of those deals now mark their ids too; a new one watches the deals table. Deals of
-days that are dirty when this migration runs are marked, so the next run misses nothing.
+company's contacts moving company, and the channel of a campaign its credits name. Each has a trigger of its
+own that marks deal ids next to the triggers that mark days, except the touchpoint's: it shares the lookup
+of the deals a touch reaches with the day marks (touchpoints are the busiest fact table). Deals of days that
+are dirty when this migration runs are marked, so the next run misses nothing.
 """
 
 from importlib import import_module
@@ -14,14 +15,25 @@ from django.db import migrations, models
 
 _cohorts = import_module("alignment.migrations.0006_precise_cohort_marks")
 _facts = import_module("alignment.migrations.0004_more_fact_triggers")
-_regrouping = import_module("alignment.migrations.0005_regrouping_triggers")
 
-# A deal's own change: every inserted or deleted deal, and updated deals whose credited fields changed.
-DEALS = """
-CREATE OR REPLACE FUNCTION alignment_mark_dirty_deals() RETURNS trigger LANGUAGE plpgsql
+
+def _marks(name: str, body: str) -> str:
+    """A trigger function that appends deal ids, whatever the writer's session."""
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
 AS $fn$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    {body}
+    RETURN NULL;
+END
+$fn$;
+"""
+
+
+# A deal's own change: every inserted or deleted deal, and updated deals whose credited fields changed.
+DEALS = _marks(
+    "alignment_mark_dirty_deals",
+    """IF TG_OP = 'INSERT' THEN
         INSERT INTO alignment_dirtydeal (deal_id) SELECT n.id FROM alignment_new_rows n;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO alignment_dirtydeal (deal_id) SELECT o.id FROM alignment_old_rows o;
@@ -30,12 +42,16 @@ BEGIN
         SELECT n.id FROM alignment_new_rows n JOIN alignment_old_rows o ON o.id = n.id
         WHERE (n.amount, n.created_at, n.closed_at, n.status, n.company_id, n.lead_id)
               IS DISTINCT FROM (o.amount, o.created_at, o.closed_at, o.status, o.company_id, o.lead_id);
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-"""
+    END IF;""",
+)
 
+# A deal contact added or removed: its deal (gone already when the deal itself was deleted: its id still).
+LINKS = _cohorts._function(
+    "alignment_mark_deals_of_deal_contacts",
+    "INSERT INTO alignment_dirtydeal (deal_id) SELECT DISTINCT l.deal_id FROM ROWS l;",
+)
+
+# The deals a touchpoint can be credited on, as 0004 finds them for their days, now marked by id as well.
 TOUCHES = _cohorts._function(
     "alignment_mark_deals_of_touches",
     """WITH deals AS (
@@ -57,52 +73,29 @@ TOUCHES = _cohorts._function(
         WHERE x.day IS NOT NULL;""",
 )
 
-# A deal contact added or removed: the deal (gone already when the deal itself was deleted: its id still).
-LINKS = _cohorts._function(
-    "alignment_mark_deals_of_links",
-    """INSERT INTO alignment_dirtydeal (deal_id) SELECT DISTINCT l.deal_id FROM ROWS l;
-        INSERT INTO alignment_dirtyday (day)
-        SELECT DISTINCT x.day FROM ROWS l JOIN sales_deal d ON d.id = l.deal_id
-        CROSS JOIN LATERAL (VALUES (d.created_at::date), (d.closed_at::date)) AS x(day)
-        WHERE x.day IS NOT NULL;""",
-)
-
-CONTACT = """
-CREATE OR REPLACE FUNCTION alignment_mark_contact_regrouped() RETURNS trigger LANGUAGE plpgsql
-SET TimeZone = 'UTC'
-AS $fn$
-BEGIN
-    -- the funnel by campaign and channel follows the contact's first-touch campaign
-    INSERT INTO alignment_dirtyday (day)
-    SELECT DISTINCT t.at::date FROM marketing_stagetransition t WHERE t.contact_id = NEW.id;
-    IF OLD.company_id IS DISTINCT FROM NEW.company_id THEN
-        -- the attribution of its old and new company's deals takes in or drops its touches
-        INSERT INTO alignment_dirtydeal (deal_id)
-        SELECT d.id FROM sales_deal d WHERE d.company_id IN (OLD.company_id, NEW.company_id);
-        INSERT INTO alignment_dirtyday (day)
-        SELECT DISTINCT x.day FROM sales_deal d
-        CROSS JOIN LATERAL (VALUES (d.created_at::date), (d.closed_at::date)) AS x(day)
-        WHERE d.company_id IN (OLD.company_id, NEW.company_id) AND x.day IS NOT NULL;
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-"""
+# A contact moving company: the deals of its old and new company take in or drop its touches.
+CONTACT = [
+    _marks(
+        "alignment_mark_company_deals",
+        """INSERT INTO alignment_dirtydeal (deal_id)
+    SELECT d.id FROM sales_deal d WHERE d.company_id IN (OLD.company_id, NEW.company_id);""",
+    ),
+    """CREATE TRIGGER alignment_company_deals AFTER UPDATE ON marketing_contact FOR EACH ROW
+    WHEN (OLD.company_id IS DISTINCT FROM NEW.company_id)
+    EXECUTE FUNCTION alignment_mark_company_deals();""",
+]
 
 # A campaign's channel: the credits naming it carry the channel (a touch without one of its own).
-CAMPAIGN_DEALS = """
-CREATE OR REPLACE FUNCTION alignment_mark_campaign_deals() RETURNS trigger LANGUAGE plpgsql
-AS $fn$
-BEGIN
-    INSERT INTO alignment_dirtydeal (deal_id)
-    SELECT DISTINCT ac.deal_id FROM alignment_attributioncredit ac WHERE ac.campaign_id = NEW.id;
-    RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER alignment_campaign_deals AFTER UPDATE ON marketing_campaign FOR EACH ROW
-WHEN (OLD.channel IS DISTINCT FROM NEW.channel)
-EXECUTE FUNCTION alignment_mark_campaign_deals();
-"""
+CAMPAIGN = [
+    _marks(
+        "alignment_mark_campaign_deals",
+        """INSERT INTO alignment_dirtydeal (deal_id)
+    SELECT DISTINCT ac.deal_id FROM alignment_attributioncredit ac WHERE ac.campaign_id = NEW.id;""",
+    ),
+    """CREATE TRIGGER alignment_campaign_deals AFTER UPDATE ON marketing_campaign FOR EACH ROW
+    WHEN (OLD.channel IS DISTINCT FROM NEW.channel)
+    EXECUTE FUNCTION alignment_mark_campaign_deals();""",
+]
 
 # The deals of the days already dirty: the runs before this migration recomputed those by day.
 BACKLOG = """
@@ -112,31 +105,25 @@ WHERE (d.created_at AT TIME ZONE 'UTC')::date IN (SELECT day FROM alignment_dirt
    OR (d.closed_at AT TIME ZONE 'UTC')::date IN (SELECT day FROM alignment_dirtyday);
 """
 
-DEAL_TRIGGERS = [
-    f"CREATE TRIGGER alignment_dirty_deals_{event.lower()} AFTER {event} ON sales_deal "
-    f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION alignment_mark_dirty_deals();"
-    for event, referencing in [
-        ("INSERT", "NEW TABLE AS alignment_new_rows"),
-        ("UPDATE", "OLD TABLE AS alignment_old_rows NEW TABLE AS alignment_new_rows"),
-        ("DELETE", "OLD TABLE AS alignment_old_rows"),
-    ]
-]
+_deal_triggers, _deal_drops = _facts._triggers("sales_deal", "alignment_mark_dirty_deals")
+_link_triggers, _link_drops = _facts._triggers("sales_dealcontact", "alignment_mark_deals_of_deal_contacts")
 
-
-def _function_only(sql: str) -> str:
-    """A migration's function definition without the trigger it created next to it."""
-    return sql.split("CREATE TRIGGER")[0]
-
-
-CREATE = [DEALS, *DEAL_TRIGGERS, TOUCHES, LINKS, CONTACT, CAMPAIGN_DEALS, BACKLOG]
+CREATE = [DEALS, *_deal_triggers, LINKS, *_link_triggers, TOUCHES, *CONTACT, *CAMPAIGN, BACKLOG]
 REVERSE = [
     "DROP TRIGGER IF EXISTS alignment_campaign_deals ON marketing_campaign;",
-    "DROP FUNCTION IF EXISTS alignment_mark_campaign_deals();",
-    *[f"DROP TRIGGER IF EXISTS alignment_dirty_deals_{e} ON sales_deal;" for e in ("insert", "update", "delete")],
-    "DROP FUNCTION IF EXISTS alignment_mark_dirty_deals();",
-    _facts.DEALS_OF_TOUCHES,
-    _facts.DEALS_OF_LINKS,
-    _function_only(_regrouping.CONTACT),
+    "DROP TRIGGER IF EXISTS alignment_company_deals ON marketing_contact;",
+    *_deal_drops,
+    *_link_drops,
+    *[
+        f"DROP FUNCTION IF EXISTS {f}();"
+        for f in (
+            "alignment_mark_campaign_deals",
+            "alignment_mark_company_deals",
+            "alignment_mark_dirty_deals",
+            "alignment_mark_deals_of_deal_contacts",
+        )
+    ],
+    _facts.DEALS_OF_TOUCHES,  # the touch function as it was
 ]
 
 

@@ -14,7 +14,7 @@ from alignment import engine
 from alignment.attribution import MODELS
 from alignment.models import AttributionCredit, DirtyDeal, MetricValue
 from marketing.models import Contact, Touchpoint
-from sales.models import Deal
+from sales.models import Deal, DealContact
 from sales.services.deals import deal_create
 from tests.marketing import factories
 
@@ -185,3 +185,14 @@ def test_an_incremental_run_recomputes_only_the_deals_a_write_reaches(alpha):
     assert credits(reached, "linear", [*touches, late]) == D(500, 500)
     other_credits = AttributionCredit.objects.filter(deal=other, model="linear").aggregate(s=Sum("credit"))
     assert other_credits["s"] == Decimal("2000.00")
+
+
+def test_a_contact_added_to_a_deal_brings_its_touches_on_the_next_incremental_run(alpha):
+    deal, touches = deal_with_touches([3], lead_days=5)
+    _, other_touches = deal_with_touches([1], lead_days=5)  # another contact, on another deal
+    engine.run(full=True)
+    assert credits(deal, "linear", touches) == D(1000)
+    DealContact.objects.create(deal=deal, contact=other_touches[0].contact)
+    assert set(DirtyDeal.objects.values_list("deal_id", flat=True)) == {deal.pk}
+    engine.run(full=False)
+    assert credits(deal, "linear", [*touches, *other_touches]) == D(500, 500)
