@@ -143,6 +143,21 @@ WHERE ac.definition_id = %(definition)s
 """
 
 
+# An incremental run keeps the credits of its deals as they were (-1) and as they are now (+1), from which
+# the engine changes the attributed sums (``engine_sql.Summed``). Credits are written by the engine only.
+CHANGES = """
+INSERT INTO _alignment_credit_changes
+    (sign, definition_id, model, channel, campaign_id, credit, weight, deal_created_at, deal_won_at)
+SELECT -1, ac.definition_id, ac.model, ac.channel, ac.campaign_id, ac.credit, ac.weight, ac.deal_created_at,
+       ac.deal_won_at
+FROM alignment_attributioncredit ac
+WHERE ac.definition_id = %(definition)s AND ac.deal_id = ANY(%(deals)s::bigint[])
+UNION ALL
+SELECT 1, %(definition)s, n.model, n.channel, n.campaign_id, n.credit, n.weight, n.deal_created_at,
+       n.deal_won_at
+FROM _alignment_credits n
+"""
+
 # A full run joins whole tables (hash joins); an incremental run looks up the few deals' people and touches
 # through their indexes (a planner guessing more deals would scan every touchpoint), up to LOOKUP_LIMIT deals
 # (a bulk import marks more: whole-table joins are then the cheaper plan).
@@ -176,6 +191,8 @@ def recompute_credits(cursor, *, params: dict, deals: list | None) -> int:
     cursor.execute(sql.replace("{company_contacts}", joins["company_contacts"]), step)
     if deals is None:  # a full run's many rows: the planner's counts for the prune
         cursor.execute("ANALYZE _alignment_credits")
+    else:  # into the run's table of changes, emptied when the run began
+        cursor.execute(CHANGES, step)
     cursor.execute(UPSERT, step)
     written = cursor.rowcount
     cursor.execute(PRUNE, step)

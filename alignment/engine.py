@@ -36,12 +36,12 @@ logger = logging.getLogger(__name__)
 
 COMPUTATIONS: list = [
     q.FUNNEL,
-    q.by_segment(q.FUNNEL, "t.contact_id"),
+    q.by_segment(q.FUNNEL, "t.contact_id", q.TRANSITION_CONTACTS),
     q.VISITS,
     q.MQL_COHORT,
-    q.by_segment(q.MQL_COHORT, "t.contact_id"),
+    q.by_segment(q.MQL_COHORT, "t.contact_id", q.TRANSITION_CONTACTS),
     q.DECISIONS,
-    q.by_segment(q.DECISIONS, "d.contact_id"),
+    q.by_segment(q.DECISIONS, "d.contact_id", q.DECISION_CONTACTS),
     q.by_team(q.DECISIONS, "d.decided_by_id"),
     q.SPEED,
     q.by_team(q.SPEED, "f.owner_id"),
@@ -105,11 +105,16 @@ CREATE TEMP TABLE IF NOT EXISTS _alignment_values (
 CREATE INDEX IF NOT EXISTS _alignment_values_key
     ON _alignment_values (metric, period_start, dimension, dimension_value, model);
 CREATE TEMP TABLE IF NOT EXISTS _alignment_segments (segment_id bigint, contact_id bigint) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS _alignment_active (contact_id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS _alignment_credits (
     deal_id bigint, touchpoint_id bigint, model text, weight numeric, credit numeric, campaign_id bigint,
     channel text, deal_created_at timestamptz, deal_won_at timestamptz
 ) ON COMMIT DROP;
 CREATE INDEX IF NOT EXISTS _alignment_credits_key ON _alignment_credits (deal_id, touchpoint_id, model);
+CREATE TEMP TABLE IF NOT EXISTS _alignment_credit_changes (
+    sign int, definition_id bigint, model text, channel text, campaign_id bigint, credit numeric,
+    weight numeric, deal_created_at timestamptz, deal_won_at timestamptz
+) ON COMMIT DROP;
 """
 
 UPSERT = """
@@ -126,17 +131,23 @@ WHERE (alignment_metricvalue.value, alignment_metricvalue.numerator, alignment_m
       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.numerator, EXCLUDED.denominator)
 """
 
+# Values of the recomputed scope that the run no longer produced (a deleted fact): the scope is one row per
+# (metric, dimension, period) a computation was asked for, or per (metric, dimension) on a full run.
 PRUNE = """
 DELETE FROM alignment_metricvalue v
-WHERE v.definition_id = %(definition)s AND v.granularity = %(grain)s AND v.metric = ANY(%(metrics)s)
-  AND v.dimension = ANY(%(dimensions)s)
-  AND (%(periods)s::date[] IS NULL OR v.period_start = ANY(%(periods)s::date[]))
+USING unnest(%(metrics)s::text[], %(dimensions)s::text[], %(periods)s::date[])
+    AS s(metric, dimension, period_start)
+WHERE v.definition_id = %(definition)s AND v.granularity = %(grain)s
+  AND v.metric = s.metric AND v.dimension = s.dimension AND {period}
   AND NOT EXISTS (
       SELECT 1 FROM _alignment_values n
       WHERE n.metric = v.metric AND n.period_start = v.period_start AND n.dimension = v.dimension
         AND n.dimension_value = v.dimension_value AND n.model = v.model
   )
 """
+PRUNE_PERIODS = PRUNE.replace("{period}", "v.period_start = s.period_start")
+PRUNE_ALL = PRUNE.replace("{period}", "TRUE")
+
 
 # Additive values (counts, sums, and rates of summed numerators and denominators) of a coarser period are
 # the sums of those of the finer periods it is made of, already stored by this run: a quarter from its three
@@ -162,6 +173,56 @@ GROUP BY 1, 2, 3, 4, 5
 
 
 CLEAR_LIMIT = 5000
+
+
+class Batch:
+    """The values of one granularity computed since they were last stored: computations add rows to the
+    temporary table and their scope; ``store`` upserts them all and prunes the scope in two statements.
+    A computation that reads a stored metric still pending has the batch stored first."""
+
+    def __init__(self, cursor, *, grain: str, definition: int, full: bool):
+        self.cursor, self.grain, self.definition, self.full = cursor, grain, definition, full
+        self.metrics: set[str] = set()
+        self.scope: tuple[list, list, list] = ([], [], [])
+        self.rows = 0  # rows in the temporary table
+        self.dead = 0  # rows deleted from it since it was last truncated
+
+    def add(self, keys: list[str], dimensions: list[str], periods: list | None, rows: int, *, prune=True):
+        """Values of ``keys`` added; with ``prune``, stored ones of their scope that were not are removed."""
+        self.metrics.update(keys)
+        self.rows += max(rows, 0)
+        metrics, dims, starts = self.scope
+        for key in keys if prune else []:
+            for dimension in dimensions:
+                for start in [None] if periods is None else periods:
+                    metrics.append(key)
+                    dims.append(dimension)
+                    starts.append(start)
+
+    def store(self) -> int:
+        """Upsert the pending values and prune their scope; returns the rows written or removed."""
+        if not self.metrics:
+            return 0
+        cursor = self.cursor
+        metrics, dims, starts = self.scope
+        step = {"grain": self.grain, "definition": self.definition}
+        cursor.execute(UPSERT, step)
+        written = cursor.rowcount
+        cursor.execute(
+            PRUNE_ALL if self.full else PRUNE_PERIODS,
+            {**step, "metrics": metrics, "dimensions": dims, "periods": starts},
+        )
+        written += cursor.rowcount
+        # A few hundred rows are cheaper to delete than to truncate (a new file for the table and its
+        # index); once deleted rows add up, a truncate clears them so the scans stay short.
+        if self.dead + self.rows > CLEAR_LIMIT:
+            cursor.execute("TRUNCATE _alignment_values")
+            self.dead = 0
+        elif self.rows:
+            cursor.execute("DELETE FROM _alignment_values")
+            self.dead += self.rows
+        self.metrics, self.scope, self.rows = set(), ([], [], []), 0
+        return written
 
 
 def _rolled_up(comp, grain: str, keys: list[str]) -> list[str]:
@@ -212,31 +273,61 @@ def _periods(cursor, grain: str, days: list, reach: tuple, known: dict) -> tuple
     return known[grain, back, forward]
 
 
-def fill_segments(cursor, table: str = "_alignment_segments") -> None:
+def fill_segments(cursor, table: str = "_alignment_segments", *, active: str | None = None) -> None:
     """Segment membership now, into ``table`` (segment_id, contact_id): static lists as stored, rule segments
-    through their compiled filter (one INSERT ... SELECT per segment, not per contact)."""
+    through their compiled filter (one INSERT ... SELECT per segment, not per contact). ``active`` (a table
+    of contact ids) limits it to those contacts."""
+    from django.db.models.expressions import RawSQL
+
     from marketing.models import Segment, SegmentMember
     from marketing.segments import segment_queryset
 
+    within = RawSQL(f"SELECT contact_id FROM {active}", []) if active else None  # noqa: S608, S611 - a constant
     cursor.execute(f"TRUNCATE {table}")
-    members = SegmentMember.objects.filter(segment__kind=Segment.Kind.STATIC).values(
-        "segment_id", "contact_id"
-    )
-    sql, params = members.query.sql_with_params()
+    members = SegmentMember.objects.filter(segment__kind=Segment.Kind.STATIC)
+    if within is not None:
+        members = members.filter(contact_id__in=within)
+    sql, params = members.values("segment_id", "contact_id").query.sql_with_params()
     cursor.execute(f"INSERT INTO {table} (segment_id, contact_id) {sql}", params)  # noqa: S608
     for segment in Segment.objects.filter(kind=Segment.Kind.RULE).only("id", "definition"):
         try:
-            contacts = segment_queryset(segment.definition).order_by().values("id")  # no sort: a set
+            contacts = segment_queryset(segment.definition)
         except ValidationError:
             logger.warning(
                 "Segment %s has a definition that no longer compiles; it has no members.", segment.pk
             )
             continue
-        sql, params = contacts.query.sql_with_params()
+        if within is not None:
+            contacts = contacts.filter(pk__in=within)
+        sql, params = contacts.order_by().values("id").query.sql_with_params()  # no sort: a set
         cursor.execute(
             f"INSERT INTO {table} (segment_id, contact_id) SELECT %s, m.id FROM ({sql}) m",  # noqa: S608
             [segment.pk, *params],
         )
+
+
+def _active_contacts(cursor, days: list, known: dict) -> str:
+    """Fill ``_alignment_active`` with the contacts whose facts the segment computations of this
+    incremental run read (every granularity's range, merged: a superset is harmless); returns its name."""
+    ranges, sources = [], []
+    for grain in registry.GRANULARITIES:
+        for comp in COMPUTATIONS:
+            source = getattr(comp, "segment_contacts", "")
+            if not source or not any(grain in registry.REGISTRY[k].periods for k in comp.keys):
+                continue
+            periods = _periods(cursor, grain, days, comp.reach, known)
+            if periods is not None:
+                ranges.append(periods[1:])
+                if source not in sources:
+                    sources.append(source)
+    cursor.execute("TRUNCATE _alignment_active")
+    if ranges:
+        since, until = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        union = "\nUNION\n".join(sources)
+        range_ = {"since": since, "until": until}
+        cursor.execute(f"INSERT INTO _alignment_active (contact_id) {union}", range_)  # noqa: S608
+    cursor.execute("ANALYZE _alignment_active")
+    return "_alignment_active"
 
 
 def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int:
@@ -246,40 +337,49 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
     known: dict = {}  # (granularity, reach) -> periods, asked once per run
     segments_filled = False  # filled on first use: a run whose dirty days reach no segment metric skips it
     cursor.execute("TRUNCATE _alignment_values")
-    dead = pending = 0  # rows deleted from the temporary table since it was last truncated; rows in it
+    dead = 0  # rows deleted from the temporary table since it was last truncated, carried across batches
     for grain in registry.GRANULARITIES:
+        batch = Batch(cursor, grain=grain, definition=definition.pk, full=days is None)
+        batch.dead = dead
         for index, comp in enumerate(COMPUTATIONS):
-            if days is None and index == FIRST_DERIVED:
-                cursor.execute("ANALYZE alignment_metricvalue")
             keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
             if not keys:
                 continue
+            # an incremental run adds the changes of a sum kept as signed rows to its stored values
+            by_change = days is not None and isinstance(comp, q.Summed)
             if days is None:
                 periods = (None, None, None)
             else:
-                periods = _periods(cursor, grain, days, comp.reach, known)
+                if by_change:
+                    cursor.execute(comp.changed_periods_sql(grain))
+                    periods = cursor.fetchone()
+                    periods = periods if periods[0] else None
+                else:
+                    periods = _periods(cursor, grain, days, comp.reach, known)
                 if periods is None:
                     continue
+            if batch.metrics.intersection(comp.reads):
+                written += batch.store()  # it reads values of this batch: store them first
+            if days is None and index == FIRST_DERIVED:
+                cursor.execute("ANALYZE alignment_metricvalue")
             starts, since, until = periods
-            # A few hundred rows are cheaper to delete than to truncate (a new file for the table and its
-            # index); once deleted rows add up, a truncate clears them so the scans stay short.
-            if dead + pending > CLEAR_LIMIT:
-                cursor.execute("TRUNCATE _alignment_values")
-                dead = 0
-            elif pending:
-                cursor.execute("DELETE FROM _alignment_values")
-                dead += pending
-            pending = 0
             scope = {**params, "periods": starts, "since": since, "until": until}
             rolled = _rolled_up(comp, grain, keys)
             direct = [k for k in keys if k not in rolled]
+            rows = 0
+            if direct and by_change:
+                cursor.execute(comp.change_sql(grain, direct), scope)
+                batch.add(direct, comp.produces, starts, cursor.rowcount, prune=False)
+                direct = []
             if direct:
                 sql = comp.sql(grain, direct)
                 if not segments_filled and "_alignment_segments" in sql:
-                    fill_segments(cursor)
+                    # an incremental run needs only the memberships of the contacts of its facts
+                    active = None if days is None else _active_contacts(cursor, days, known)
+                    fill_segments(cursor, active=active)
                     segments_filled = True
                 cursor.execute(sql, scope)
-                pending += max(cursor.rowcount, 0)
+                rows += cursor.rowcount
             if rolled:
                 cursor.execute(
                     ROLLUP,
@@ -291,18 +391,10 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                         "dimensions": comp.produces,
                     },
                 )
-                pending += max(cursor.rowcount, 0)
-            step = {
-                "grain": grain,
-                "definition": definition.pk,
-                "metrics": keys,
-                "dimensions": comp.produces,
-                "periods": starts,
-            }
-            cursor.execute(UPSERT, step)
-            written += cursor.rowcount
-            cursor.execute(PRUNE, step)
-            written += cursor.rowcount
+                rows += cursor.rowcount
+            batch.add([k for k in keys if not by_change or k in rolled], comp.produces, starts, rows)
+        written += batch.store()
+        dead = batch.dead
     return written
 
 
@@ -332,12 +424,13 @@ def run(*, full: bool = False) -> EngineRun | None:
         if not full and not days and not deals:
             return record  # nothing changed: nothing to store
         cursor.execute(TEMP_TABLES)
+        cursor.execute("TRUNCATE _alignment_credit_changes")  # a run in an outer transaction reuses it
         written = 0
         if full or deals:
             written += recompute_credits(cursor, params=params_of(definition), deals=None if full else deals)
         if full:
             cursor.execute("ANALYZE alignment_attributioncredit")
-        if full or days:
+        if full or days or deals:  # changed credits change attributed sums without a dirty day
             written += _compute(cursor, definition=definition, days=None if full else days)
         record.values_written = written
         record.finished_at = timezone.now()

@@ -41,6 +41,10 @@ class Computation:
     total: bool = True  # False for dimensions whose facts repeat per value (segments, teams)
     model: str = "''"  # the attribution model column, grouped in every set
     reach: tuple = SAME_DAY
+    reads: tuple[str, ...] = ()  # reads no stored metric: it computes from the facts
+    # Per segment: the contacts of its facts placed in [%(since)s, %(until)s), whose segment membership an
+    # incremental run needs (a superset is harmless).
+    segment_contacts: str = ""
 
     @property
     def keys(self) -> list[str]:
@@ -51,7 +55,8 @@ class Computation:
         """The dimensions of the rows it writes ('' = the workspace), which its prune may remove."""
         return ([""] if self.total else []) + list(self.dimensions)
 
-    def sql(self, grain: str, keys: list[str]) -> str:
+    def _grouping(self, grain: str) -> tuple[str, str, str, str]:
+        """(bucket, dimension, dimension value, grouping sets) SQL."""
         bucket = bucket_of(self.ts, grain)
         dims = self.dimensions
         if not dims and not self.total:
@@ -67,6 +72,10 @@ class Computation:
         always = bucket if self.model == "''" else f"{bucket}, {self.model}"  # a constant is not grouped
         sets = [f"({always})"] if self.total else []
         sets += [f"({always}, {e})" for e in dims.values()]
+        return bucket, dimension, value, ", ".join(sets)
+
+    def sql(self, grain: str, keys: list[str]) -> str:
+        bucket, dimension, value, sets = self._grouping(grain)
         chosen = [(key, self.select[key]) for key in keys]
         columns = ", ".join(
             f"({num})::numeric AS n{i}, ({den})::numeric AS d{i}, ({val})::numeric AS v{i}"
@@ -85,10 +94,84 @@ class Computation:
                   AND (%(since)s::date IS NULL OR {self.ts} >= %(since)s::date)
                   AND (%(until)s::date IS NULL OR {self.ts} < %(until)s::date)
                   AND (%(periods)s::date[] IS NULL OR {bucket} = ANY(%(periods)s::date[]))
-                GROUP BY GROUPING SETS ({", ".join(sets)})
+                GROUP BY GROUPING SETS ({sets})
             ) g
             CROSS JOIN LATERAL (VALUES {unpivot}) AS m(metric, numerator, denominator, value)
         """  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Summed(Computation):
+    """Sums of columns of ``source`` whose every change an incremental run has as signed rows in the
+    temporary table ``changes`` (the same columns under the same alias, and ``sign``: -1 for a row as it
+    was, +1 as it is). Such a run adds the change of each group to its stored value instead of scanning
+    the periods' rows, and removes the groups left with no row."""
+
+    sums: dict[str, str] = field(default_factory=dict)  # metric -> the summed column
+    changes: str = ""  # "table alias"
+
+    @property
+    def _sign(self) -> str:
+        return f"{self.changes.split()[-1]}.sign"
+
+    def changed_periods_sql(self, grain: str) -> str:
+        """The periods the changes fall in, with the date range they span (as ``PERIODS_OF_DAYS``)."""
+        bucket = bucket_of(self.ts, grain)
+        return f"""SELECT array_agg(DISTINCT {bucket}), min({bucket}),
+            (max({bucket}) + interval '{STEP[grain]}')::date
+            FROM {self.changes} WHERE {self.ts} IS NOT NULL"""  # noqa: S608
+
+    def change_sql(self, grain: str, keys: list[str]) -> str:
+        """Into ``_alignment_values``: each changed group of the asked periods at its stored value plus
+        its change; stored values of the groups with no row left are deleted."""
+        bucket, dimension, value, sets = self._grouping(grain)
+        changes = ", ".join(f"SUM({self._sign} * ({self.sums[k]})) AS c{i}" for i, k in enumerate(keys))
+        match = " OR ".join(
+            [
+                f"(g.dimension = '{n}' AND COALESCE(({e})::text, '{NONE}') = g.dimension_value)"
+                for n, e in self.dimensions.items()
+            ]
+            + (["g.dimension = ''"] if self.total else [])
+        )
+        unpivot = ", ".join(f"('{key}', g.c{i})" for i, key in enumerate(keys))
+        metrics = ", ".join(f"'{key}'" for key in keys)
+        stored = f"""v.granularity = '{grain}' AND v.definition_id = %(definition)s
+            AND v.period_start = g.period_start AND v.dimension = g.dimension
+            AND v.dimension_value = g.dimension_value AND v.model = g.model"""
+        return f"""
+            WITH changed AS (
+                SELECT {bucket} AS period_start, {dimension} AS dimension, {value} AS dimension_value,
+                       {self.model} AS model, {changes}, bool_or({self._sign} > 0) AS added
+                FROM {self.changes}
+                WHERE ({self.where}) AND {self.ts} IS NOT NULL AND {bucket} = ANY(%(periods)s::date[])
+                GROUP BY GROUPING SETS ({sets})
+            ),
+            groups AS (  -- a group with an added row has rows; any other is looked for
+                SELECT g.*, CASE WHEN g.added THEN TRUE ELSE EXISTS (
+                    SELECT 1 FROM {self.source}
+                    WHERE ({self.where}) AND {self.ts} >= g.period_start
+                      AND {self.ts} < g.period_start + interval '{STEP[grain]}'
+                      AND {self.model} = g.model AND ({match})
+                ) END AS kept
+                FROM changed g
+            ),
+            gone AS (
+                DELETE FROM alignment_metricvalue v USING groups g
+                WHERE NOT g.kept AND v.metric IN ({metrics}) AND {stored}
+            )
+            {INSERT}
+            SELECT m.metric, g.period_start, g.dimension, g.dimension_value, g.model, n.value, NULL, n.value
+            FROM groups g
+            CROSS JOIN LATERAL (VALUES {unpivot}) AS m(metric, change)
+            LEFT JOIN alignment_metricvalue v ON v.metric = m.metric AND {stored}
+            CROSS JOIN LATERAL (SELECT COALESCE(v.value, 0) + m.change AS value) n
+            WHERE g.kept
+        """  # noqa: S608
+
+
+def summed(*, sums: dict[str, str], **computation) -> Summed:
+    select = {key: _count(f"SUM({column})") for key, column in sums.items()}
+    return Summed(select=select, sums=sums, **computation)
 
 
 @dataclass(frozen=True)
@@ -102,6 +185,7 @@ class Statement:
     reach: tuple = SAME_DAY
     dimensions: tuple[str, ...] = ()
     total: bool = True
+    reads: tuple[str, ...] = ()  # the stored metrics (same granularity) it reads: stored before it runs
 
     @property
     def keys(self) -> list[str]:
@@ -155,9 +239,18 @@ SEGMENT_JOIN = "JOIN _alignment_segments sm ON sm.contact_id = {contact}"
 TEAM_JOIN = "JOIN sales_team_members tm ON tm.user_id = {rep}"
 
 
-def by_segment(comp: Computation, contact: str, keys: list[str] | None = None) -> Computation:
-    """The same metrics per segment: a contact in two segments counts in both, so no workspace total."""
+# The contacts of the facts of a date range, for ``by_segment``.
+TRANSITION_CONTACTS = """SELECT t.contact_id FROM marketing_stagetransition t
+    WHERE t.at >= %(since)s::date AND t.at < %(until)s::date"""
+DECISION_CONTACTS = """SELECT d.contact_id FROM sales_leaddecision d
+    WHERE d.decided_at >= %(since)s::date AND d.decided_at < %(until)s::date"""
+
+
+def by_segment(comp: Computation, contact: str, contacts: str, keys: list[str] | None = None) -> Computation:
+    """The same metrics per segment: a contact in two segments counts in both, so no workspace total.
+    ``contacts`` selects the contacts whose facts fall in a date range (``TRANSITION_CONTACTS``, ...)."""
     return Computation(
+        segment_contacts=contacts,
         name=f"{comp.name} by segment",
         ts=comp.ts,
         source=comp.source + "\n" + SEGMENT_JOIN.format(contact=contact),
@@ -437,26 +530,29 @@ SEND_LAG = Computation(
 # --- Attribution rollups (from the stored credits) --------------------------------------------------------
 
 CREDIT_DIMS = {registry.CHANNEL: "NULLIF(ac.channel, '')", registry.CAMPAIGN: "ac.campaign_id"}
-ATTRIBUTED_CREATED = Computation(
+# The engine is the only writer of credits; an incremental run keeps the old and new credits of the deals
+# it recomputes as signed rows (``alignment.attribution``). Weights are summed at the precision values are
+# stored at, so a sum changed by parts is the sum computed whole.
+CREDIT_CHANGES = "_alignment_credit_changes ac"
+ATTRIBUTED_CREATED = summed(
     name="attributed pipeline",
     ts="ac.deal_created_at",
     source="alignment_attributioncredit ac",
+    changes=CREDIT_CHANGES,
     where="ac.definition_id = %(definition)s",
     dimensions=CREDIT_DIMS,
     model="ac.model",
-    select={
-        "attributed_pipeline": _count("SUM(ac.credit)"),
-        "attributed_opportunities": _count("SUM(ac.weight)"),
-    },
+    sums={"attributed_pipeline": "ac.credit", "attributed_opportunities": "round(ac.weight, 6)"},
 )
-ATTRIBUTED_WON = Computation(
+ATTRIBUTED_WON = summed(
     name="attributed revenue",
     ts="ac.deal_won_at",
     source="alignment_attributioncredit ac",
+    changes=CREDIT_CHANGES,
     where="ac.definition_id = %(definition)s",
     dimensions=CREDIT_DIMS,
     model="ac.model",
-    select={"attributed_revenue": _count("SUM(ac.credit)")},
+    sums={"attributed_revenue": "ac.credit"},
 )
 
 # --- Snapshots and retention (hand-written: one row per period end) ------------------------------------
@@ -687,12 +783,16 @@ def _stored(alias: str, metric: str, model: str = "''") -> str:
     )
 
 
-def derived(key: str, base: str, select: str, joins: str, *, where: str = "TRUE", **statement) -> Statement:
+def derived(
+    key: str, base: str, select: str, joins: str, *, uses: tuple[str, ...], where: str = "TRUE", **statement
+) -> Statement:
     """A metric computed from stored values: one output row per stored row b of ``base`` in the asked
-    periods, ``select`` giving (model, numerator, denominator, value) over b and the ``joins``."""
+    periods, ``select`` giving (model, numerator, denominator, value) over b and the ``joins`` (which read
+    the stored metrics ``uses``)."""
     return Statement(
         name=key,
         keys_=(key,),
+        reads=(base, *uses),
         template=f"""{INSERT}
         SELECT '{key}', b.period_start, b.dimension, b.dimension_value, {select}
         FROM alignment_metricvalue b
@@ -714,6 +814,7 @@ def cost_per(key: str, count_metric: str) -> Statement:
         "marketing_spend",
         "'', b.value, n.value, b.value / NULLIF(n.value, 0)",
         f"LEFT JOIN {_stored('n', count_metric)}",
+        uses=(count_metric,),
         dimensions=SPEND_DIMENSIONS,
     )
 
@@ -728,6 +829,7 @@ def per_model(key: str, numerator: str, denominator: str, value: str, metric: st
         "marketing_spend",
         f"md.model, {numerator}, {denominator}, {value}",
         f"CROSS JOIN {MODELS_SQL} AS md(model) LEFT JOIN {_stored('a', metric, 'md.model')}",
+        uses=(metric,),
         dimensions=SPEND_DIMENSIONS,
     )
 
@@ -739,6 +841,7 @@ def ratio_of(key: str, num_metric: str, den_metric: str, dimensions: tuple[str, 
         den_metric,
         "'', n.value, b.value, n.value / NULLIF(b.value, 0)",
         f"JOIN {_stored('n', num_metric)}",
+        uses=(num_metric,),
         where=f"b.dimension IN ({within})",
         dimensions=dimensions,
     )
@@ -755,6 +858,7 @@ CAC = derived(
     "'', cost.total, b.value, cost.total / NULLIF(b.value, 0)",
     f"""LEFT JOIN {_stored("s", "marketing_spend")}
     CROSS JOIN LATERAL (SELECT COALESCE(s.value, 0) + %(sales_cost_month)s * ({{months}}) AS total) cost""",
+    uses=("marketing_spend",),
     where="b.dimension = ''",
     reach=FOLLOWS_RETENTION,
 )
@@ -763,6 +867,7 @@ PAYBACK = derived(
     "cac",
     "'', b.value, m.value * %(gross_margin)s, b.value / NULLIF(m.value * %(gross_margin)s, 0)",
     f"JOIN {_stored('m', 'new_customer_mrr')}",
+    uses=("new_customer_mrr",),
     reach=FOLLOWS_RETENTION,
 )
 LTV = derived(
@@ -771,6 +876,7 @@ LTV = derived(
     "'', NULL, NULL, b.value * %(gross_margin)s * LEAST(%(cap_months)s::numeric,"
     " ({months}) * c.denominator / NULLIF(c.numerator, 0))",
     f"JOIN {_stored('c', 'gross_revenue_churn')}",
+    uses=("gross_revenue_churn",),
     where="b.value IS NOT NULL AND c.value IS NOT NULL",
     reach=FOLLOWS_RETENTION,
 )
@@ -815,5 +921,6 @@ QUALITY = Statement(
     keys_=("lead_quality_index",),
     dimensions=(registry.CHANNEL, registry.CAMPAIGN, registry.SEGMENT),
     total=False,
+    reads=tuple(metric for metric, _ in QUALITY_PARTS),
     template=_quality_sql(),
 )

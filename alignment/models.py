@@ -158,8 +158,15 @@ class AttributionCredit(models.Model):
 
     # No index of their own on deal and definition: the unique key starts with the deal, the period
     # indexes with the definition (each index costs every credit written).
-    deal = models.ForeignKey("sales.Deal", on_delete=models.CASCADE, related_name="+", db_index=False)
-    touchpoint = models.ForeignKey("marketing.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    # No database constraint and nothing done on delete: only the engine writes credits, so that it can
+    # change the attributed sums by the credits it replaces. A deleted deal, touchpoint or campaign marks
+    # the deals it reaches (triggers), whose credits the next run recomputes or removes.
+    deal = models.ForeignKey(
+        "sales.Deal", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
+    )
+    touchpoint = models.ForeignKey(
+        "marketing.Touchpoint", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     definition = models.ForeignKey(
         DefinitionVersion, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -168,7 +175,12 @@ class AttributionCredit(models.Model):
     credit = models.DecimalField(max_digits=14, decimal_places=2)
     # Copied from the touchpoint and deal so rollups need no joins.
     campaign = models.ForeignKey(
-        "marketing.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "marketing.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     channel = models.CharField(max_length=20, blank=True)
     deal_created_at = models.DateTimeField()

@@ -406,7 +406,7 @@ FROM rounded
 
 ATTRIBUTED_CREATED_FACTS = """
     SELECT date_trunc('{grain}', deal_created_at)::date AS p, model AS m, NULLIF(channel, '') AS d_channel,
-           campaign_id AS d_campaign, credit, weight
+           campaign_id AS d_campaign, credit, round(weight, 6) AS weight  -- summed as stored: 6 places
     FROM _floor_credits WHERE TRUE
 """
 ATTRIBUTED_WON_FACTS = """
