@@ -572,7 +572,8 @@ PERIOD_SERIES = """
 """
 
 # Open deals at each period end, with the stage they were in then (from the stage history; the deal's own
-# stage when it has no history), weighted by the deal's override or that stage's probability; and the
+# stage when it has no history or the period has not ended: the stage it is in now), weighted by the deal's
+# override or that stage's probability; and the
 # four inputs of pipeline velocity over the trailing window ending at the period end.
 SNAPSHOT = Statement(
     name="pipeline snapshots",
@@ -590,14 +591,15 @@ SNAPSHOT = Statement(
     WITH periods AS ("""
     + PERIOD_SERIES.replace("{first}", "(SELECT min(created_at) FROM sales_deal)")
     + """),
-    stays AS (  -- each deal's stays in a stage, from the stage history, of the deals still open at the start
+    stays AS (  -- each deal's stays in a stage, from the stage history, of the deals still open at the start;
+                -- only when a period has ended (one not ended takes each deal's current stage)
         SELECT ch.deal_id, ch.to_stage_id, ch.at AS from_at,
                lead(ch.at) OVER (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id) AS to_at
         FROM sales_dealstagechange ch
         WHERE ch.deal_id IN (
             SELECT d.id FROM sales_deal d
             WHERE d.closed_at IS NULL OR d.closed_at >= COALESCE(%(since)s::date, '-infinity')
-        )
+        ) AND EXISTS (SELECT 1 FROM periods p WHERE p.period_end <= now())
     ),
     open_at AS (
         SELECT p.period_start, dl.owner_id, dl.pipeline_id,
@@ -605,7 +607,7 @@ SNAPSHOT = Statement(
         FROM periods p
         JOIN sales_deal dl ON dl.created_at < p.period_end
              AND (dl.closed_at IS NULL OR dl.closed_at >= p.period_end)
-        LEFT JOIN stays st ON st.deal_id = dl.id AND st.from_at < p.period_end
+        LEFT JOIN stays st ON p.period_end <= now() AND st.deal_id = dl.id AND st.from_at < p.period_end
              AND (st.to_at IS NULL OR st.to_at >= p.period_end)
         JOIN sales_stage sg ON sg.id = COALESCE(st.to_stage_id, dl.stage_id)
     ),
