@@ -44,7 +44,7 @@ COMPUTATIONS: list = [
     q.by_segment(q.DECISIONS, "d.contact_id", q.DECISION_CONTACTS),
     q.by_team(q.DECISIONS, "d.decided_by_id"),
     q.SPEED,
-    q.by_team(q.SPEED, "f.owner_id"),
+    q.by_team(q.SPEED, "x.owner_id"),
     q.CLOSED,
     q.by_team(q.CLOSED, "dl.owner_id", [k for k in q.CLOSED.select if k != "lead_to_close_median"]),
     q.WIN_COHORT,
@@ -330,12 +330,34 @@ def _active_contacts(cursor, days: list, known: dict) -> str:
     return "_alignment_active"
 
 
+def _fill_facts(cursor, facts: q.Facts, *, days: list | None, known: dict, params: dict) -> None:
+    """Write ``facts`` for every period the run asks of the computations reading them, at any granularity
+    (the range they span together); every fact on a full run."""
+    since = until = None
+    if days is not None:
+        ranges = [
+            _periods(cursor, grain, days, comp.reach, known)
+            for grain in registry.GRANULARITIES
+            for comp in COMPUTATIONS
+            if getattr(comp, "facts", None) == facts
+            and any(grain in registry.REGISTRY[k].periods for k in comp.keys)
+        ]
+        ranges = [r for r in ranges if r is not None]
+        if not ranges:
+            return
+        since, until = min(r[1] for r in ranges), max(r[2] for r in ranges)
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {facts.table} ({facts.columns}) ON COMMIT DROP")
+    cursor.execute(f"TRUNCATE {facts.table}")
+    cursor.execute(f"INSERT INTO {facts.table} {facts.select}", {**params, "since": since, "until": until})  # noqa: S608
+
+
 def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int:
     """Recompute every metric for the periods the dirty days reach (every period when ``days`` is None)."""
     params = params_of(definition)
     written = 0
     known: dict = {}  # (granularity, reach) -> periods, asked once per run
     segments_filled = False  # filled on first use: a run whose dirty days reach no segment metric skips it
+    facts_filled: set = set()  # the facts tables written this run, on first use too
     cursor.execute("TRUNCATE _alignment_values")
     dead = 0  # rows deleted from the temporary table since it was last truncated, carried across batches
     for grain in registry.GRANULARITIES:
@@ -371,6 +393,10 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
                 cursor.execute(comp.change_sql(grain, direct), scope)
                 batch.add(direct, comp.produces, starts, cursor.rowcount, prune=False)
                 direct = []
+            facts = getattr(comp, "facts", None)
+            if direct and facts is not None and facts.table not in facts_filled:
+                _fill_facts(cursor, facts, days=days, known=known, params=params)
+                facts_filled.add(facts.table)
             if direct:
                 sql = comp.sql(grain, direct)
                 if not segments_filled and "_alignment_segments" in sql:

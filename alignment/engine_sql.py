@@ -28,6 +28,22 @@ SAME_DAY = (0, 0)
 
 
 @dataclass(frozen=True)
+class Facts:
+    """Rows that computations read at every granularity, written once per run into the temporary table
+    ``table`` for the date range of all their periods: the costly part of a scan (lookups per row, windows)
+    done once instead of once per granularity. ``select`` returns the rows placed in
+    [%(since)s, %(until)s) (NULL: unbounded) in the order of ``columns``."""
+
+    table: str
+    columns: str
+    select: str
+
+
+# The bounds of the rows a ``Facts`` select returns, for a timestamp ``ts``.
+WITHIN = "{ts} >= COALESCE(%(since)s::date, '-infinity') AND {ts} < COALESCE(%(until)s::date, 'infinity')"
+
+
+@dataclass(frozen=True)
 class Computation:
     """Metrics grouped by period and dimension over one scan of ``source`` (GROUPING SETS: the workspace
     total and one set per dimension). ``select`` maps a metric to (numerator, denominator, value) SQL."""
@@ -45,6 +61,7 @@ class Computation:
     # Per segment: the contacts of its facts placed in [%(since)s, %(until)s), whose segment membership an
     # incremental run needs (a superset is harmless).
     segment_contacts: str = ""
+    facts: Facts | None = None  # the temporary table ``source`` reads, written first
 
     @property
     def keys(self) -> list[str]:
@@ -272,6 +289,7 @@ def by_team(comp: Computation, rep: str, keys: list[str] | None = None) -> Compu
         where=comp.where,
         total=False,
         reach=comp.reach,
+        facts=comp.facts,
     )
 
 
@@ -347,27 +365,32 @@ DECISIONS = Computation(
 
 # Speed to lead: from an MQL entry to the first sales activity done on the contact (within W), in business
 # hours (Monday to Friday, 09:00-17:00 UTC until the tenant's business calendar arrives).
-SPEED = Computation(
-    name="speed to lead",
-    ts="t.at",
-    source="""marketing_stagetransition t
+SPEED_FACTS = Facts(
+    table="_alignment_speed",
+    columns="at timestamptz, channel text, owner_id bigint, hours numeric",
+    select="""
+        SELECT t.at, cp.channel, f.owner_id, alignment_business_hours(t.at, f.done_at)
+        FROM marketing_stagetransition t
         JOIN marketing_contact c ON c.id = t.contact_id
         LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id
-        LEFT JOIN LATERAL (
+        JOIN LATERAL (
             SELECT a.done_at, a.owner_id FROM sales_activity a
             WHERE a.contact_id = t.contact_id AND a.done_at >= t.at
               AND a.done_at < t.at + make_interval(days => %(cohort_days)s)
             ORDER BY a.done_at, a.id LIMIT 1
-        ) f ON TRUE""",
-    where="t.to_stage = 'mql' AND f.done_at IS NOT NULL",
-    dimensions={registry.CHANNEL: "cp.channel", registry.REP: "f.owner_id"},
+        ) f ON TRUE
+        WHERE t.to_stage = 'mql' AND """
+    + WITHIN.format(ts="t.at"),
+)
+SPEED = Computation(
+    name="speed to lead",
+    ts="x.at",
+    source="_alignment_speed x",
+    facts=SPEED_FACTS,
+    dimensions={registry.CHANNEL: "x.channel", registry.REP: "x.owner_id"},
     select={
-        "speed_to_lead_median": _plain(
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY alignment_business_hours(t.at, f.done_at))"
-        ),
-        "speed_to_lead_p90": _plain(
-            "percentile_cont(0.9) WITHIN GROUP (ORDER BY alignment_business_hours(t.at, f.done_at))"
-        ),
+        "speed_to_lead_median": _plain("percentile_cont(0.5) WITHIN GROUP (ORDER BY x.hours)"),
+        "speed_to_lead_p90": _plain("percentile_cont(0.9) WITHIN GROUP (ORDER BY x.hours)"),
     },
 )
 
@@ -443,32 +466,38 @@ CREATED = Computation(
 )
 
 # Stays in a stage, from the stage history: a stay ends at the next change of the deal.
+STAY_FACTS = Facts(
+    table="_alignment_stays",
+    columns="ended_at timestamptz, days numeric, pipeline_id bigint, stage_id bigint, forward boolean",
+    select="""
+        SELECT st.ended_at, """
+    + days_between("st.ended_at", "st.started_at")
+    + """, s.pipeline_id, s.id, n.position > s.position AND n.kind <> 'lost'
+        FROM (
+            SELECT ch.deal_id, ch.to_stage_id AS stage_id, ch.at AS started_at,
+                   lead(ch.at) OVER w AS ended_at, lead(ch.to_stage_id) OVER w AS next_stage_id
+            FROM sales_dealstagechange ch
+            WHERE ch.deal_id IN (  -- only deals with a move in the asked range (a plain semi-join: no OR)
+                SELECT m.deal_id FROM sales_dealstagechange m WHERE """
+    + WITHIN.format(ts="m.at")
+    + """
+            )
+            WINDOW w AS (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id)
+        ) st
+        JOIN sales_stage s ON s.id = st.stage_id
+        JOIN sales_stage n ON n.id = st.next_stage_id
+        WHERE """
+    + WITHIN.format(ts="st.ended_at"),
+)
 STAYS = Computation(
     name="stage stays",
-    ts="st.ended_at",
-    source="""(
-        SELECT ch.deal_id, ch.to_stage_id AS stage_id, ch.at AS started_at,
-               lead(ch.at) OVER w AS ended_at, lead(ch.to_stage_id) OVER w AS next_stage_id
-        FROM sales_dealstagechange ch
-        WHERE ch.deal_id IN (  -- only deals with a move in the asked range (a plain semi-join: no OR)
-            SELECT m.deal_id FROM sales_dealstagechange m
-            WHERE m.at >= COALESCE(%(since)s::date, '-infinity')
-              AND m.at < COALESCE(%(until)s::date, 'infinity')
-        )
-        WINDOW w AS (PARTITION BY ch.deal_id ORDER BY ch.at, ch.id)
-    ) st
-    JOIN sales_stage s ON s.id = st.stage_id
-    JOIN sales_stage n ON n.id = st.next_stage_id""",
-    dimensions={registry.PIPELINE: "s.pipeline_id", registry.STAGE: "s.id"},
+    ts="x.ended_at",
+    source="_alignment_stays x",
+    facts=STAY_FACTS,
+    dimensions={registry.PIPELINE: "x.pipeline_id", registry.STAGE: "x.stage_id"},
     select={
-        "stage_conversion": _rate(
-            "COUNT(*) FILTER (WHERE n.position > s.position AND n.kind <> 'lost')", "COUNT(*)"
-        ),
-        "time_in_stage_median": _plain(
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-            + days_between("st.ended_at", "st.started_at")
-            + ")"
-        ),
+        "stage_conversion": _rate("COUNT(*) FILTER (WHERE x.forward)", "COUNT(*)"),
+        "time_in_stage_median": _plain("percentile_cont(0.5) WITHIN GROUP (ORDER BY x.days)"),
     },
 )
 
@@ -506,19 +535,27 @@ SEND_LEADS = (
     WHERE {sends}"""
 )
 
-SEND_LAG = Computation(
-    name="send to lead lag",
-    ts="x.sent_at",
-    source="("
+SEND_LAG_FACTS = Facts(
+    table="_alignment_send_leads",
+    columns="sent_at timestamptz, send_id bigint, campaign_id bigint, channel text, lag_days numeric",
+    select="SELECT x.sent_at, x.send_id, x.campaign_id, cp.channel, x.lag_days FROM ("
     + SEND_LEADS.replace("{leads_since}", "COALESCE(%(since)s::date, '-infinity')").replace(
-        "{sends}",
-        "(%(since)s::date IS NULL OR s.sent_at >= %(since)s::date)"
-        " AND (%(until)s::date IS NULL OR s.sent_at < %(until)s::date)",
+        "{sends}", WITHIN.format(ts="s.sent_at")
     )
     + """
     ) x
     JOIN marketing_campaign cp ON cp.id = x.campaign_id""",
-    dimensions={**CAMPAIGN_DIMS, registry.SEND: "x.send_id"},
+)
+SEND_LAG = Computation(
+    name="send to lead lag",
+    ts="x.sent_at",
+    source="_alignment_send_leads x",
+    facts=SEND_LAG_FACTS,
+    dimensions={
+        registry.CHANNEL: "x.channel",
+        registry.CAMPAIGN: "x.campaign_id",
+        registry.SEND: "x.send_id",
+    },
     select={
         "send_to_lead_lag_median": _plain("percentile_cont(0.5) WITHIN GROUP (ORDER BY x.lag_days)"),
         "send_to_lead_lag_p80": _plain("percentile_cont(0.8) WITHIN GROUP (ORDER BY x.lag_days)"),
