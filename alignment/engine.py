@@ -3,14 +3,16 @@ dimension, dimension value, attribution model, definition version) and upserted.
 
 - One SQL statement per computation and granularity computes the whole workspace and every dimension at
   once (``GROUPING SETS``); nothing loops over fact rows in Python (``alignment.engine_sql``).
-- Results land in a temporary table, then one upsert writes only the values that changed and one delete
-  removes values of recomputed periods that no longer exist (a deleted fact), so a rerun changes nothing.
+- Results land in a temporary table; per granularity (or earlier, when a computation reads a metric still
+  pending) one upsert writes only the values that changed and one delete removes values of the recomputed
+  scope that no longer exist (a deleted fact), so a rerun changes nothing.
 - A full run recomputes every period; an incremental run recomputes only the periods holding the days that
   the fact-table triggers marked dirty since the last run, widened by each computation's reach (a cohort
   looks W days back; a snapshot or retention figure changes every later period).
 - Attribution credits are recomputed first for the dirty deals (triggers mark a deal when it, its contacts,
   a touchpoint of its people, a company contact or a credited campaign's channel changes; the same writes
-  mark the deal's days); rollups and derived metrics (costs per lead, ROI, CAC, payback, LTV, lead
+  mark the deal's days); an incremental run changes the attributed sums by the credits it replaced
+  (``engine_sql.Summed``). Rollups and derived metrics (costs per lead, ROI, CAC, payback, LTV, lead
   quality) follow from the stored values.
 - One run per workspace at a time (``accounts.locks.try_workspace_lock``): a second run returns at once and
   leaves the work to the first (the dirty marks it did not take stay for the next).

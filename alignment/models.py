@@ -164,8 +164,12 @@ class AttributionCredit(models.Model):
     deal = models.ForeignKey(
         "sales.Deal", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
-    touchpoint = models.ForeignKey(
-        "marketing.Touchpoint", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    touchpoint = models.ForeignKey(  # nothing looks credits up by touchpoint: no index either
+        "marketing.Touchpoint",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     definition = models.ForeignKey(

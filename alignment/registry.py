@@ -586,7 +586,7 @@ _METRICS = [
     Metric(
         "attributed_opportunities",
         "Attributed opportunities",
-        "sum of the credit shares of deals created in P, per attribution model",
+        "sum of the credit shares (each to 6 places) of deals created in P, per attribution model",
         "count",
         UP,
         BOTH,

@@ -188,6 +188,7 @@ class StatementClock:
 
         self.seconds: dict[str, float] = {}
         self.names: dict[str, str] = {}
+        self.rollup = engine.ROLLUP.strip()
         for comp in engine.COMPUTATIONS:
             for grain in registry.GRANULARITIES:
                 keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
@@ -197,6 +198,11 @@ class StatementClock:
                     except Exception:  # noqa: BLE001, S112 - an engine mid-change: that statement counts as other
                         continue
                     self.names[sql.strip()] = f"compute: {comp.name}"
+                    if isinstance(comp, engine.q.Summed):  # an incremental run's change of the sums
+                        self.names[comp.change_sql(grain, keys).strip()] = f"compute: {comp.name}"
+            facts = getattr(comp, "facts", None)
+            if facts is not None:  # written once per run for every granularity
+                self.names[f"INSERT INTO {facts.table} {facts.select}".strip()] = f"compute: {comp.name}"
 
     def part(self, sql: str) -> str:
         text = " ".join(sql.split())
@@ -209,6 +215,8 @@ class StatementClock:
             return "prune"
         if sql.strip() in self.names:
             return self.names[sql.strip()]
+        if sql.strip() == self.rollup:
+            return "rollups"
         if head.startswith("INSERT INTO _alignment_values"):
             return "compute: other"
         return "other"

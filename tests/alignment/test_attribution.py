@@ -196,3 +196,87 @@ def test_a_contact_added_to_a_deal_brings_its_touches_on_the_next_incremental_ru
     assert set(DirtyDeal.objects.values_list("deal_id", flat=True)) == {deal.pk}
     engine.run(full=False)
     assert credits(deal, "linear", [*touches, *other_touches]) == D(500, 500)
+
+
+def attributed(metric: str, grain: str, dimension: str = "", value: str = "", model: str = "linear"):
+    """The stored attributed figure of the deals' period (June 2026, the week of 29 June), or None."""
+    start = {"month": dt.date(2026, 6, 1), "week": dt.date(2026, 6, 29), "quarter": dt.date(2026, 4, 1)}[
+        grain
+    ]
+    row = MetricValue.objects.filter(
+        metric=metric,
+        granularity=grain,
+        period_start=start,
+        dimension=dimension,
+        dimension_value=value,
+        model=model,
+    ).first()
+    return None if row is None else row.value
+
+
+def assert_equals_a_full_run() -> None:
+    stored = set(
+        MetricValue.objects.values_list(
+            "metric", "granularity", "period_start", "dimension", "dimension_value", "model", "value"
+        )
+    )
+    engine.run(full=True)
+    assert stored == set(
+        MetricValue.objects.values_list(
+            "metric", "granularity", "period_start", "dimension", "dimension_value", "model", "value"
+        )
+    )
+
+
+def test_an_incremental_run_changes_attributed_sums_by_the_credits_it_replaces(alpha):
+    """Attributed sums are changed, not rescanned, on an incremental run: a new deal adds its credits, a
+    deleted deal takes its credits and its sums with it (credits are not cascaded away before the run)."""
+    spring = factories.campaign(name="Spring", channel="email")
+    kept, _ = deal_with_touches([3], lead_days=5, amount="1000")
+    engine.run(full=True)
+    gone, _ = deal_with_touches([2], lead_days=5, amount="250", campaign=spring)
+    engine.run(full=False)
+    for grain in ("week", "month", "quarter"):
+        assert attributed("attributed_pipeline", grain) == Decimal("1250"), grain
+        assert attributed("attributed_pipeline", grain, "campaign", str(spring.pk)) == Decimal("250"), grain
+        assert attributed("attributed_opportunities", grain) == 2, grain
+    Deal.objects.filter(pk=gone.pk).delete()
+    assert AttributionCredit.objects.filter(deal_id=gone.pk).exists()  # until the engine replaces them
+    engine.run(full=False)
+    assert not AttributionCredit.objects.filter(deal_id=gone.pk).exists()
+    for grain in ("week", "month", "quarter"):
+        assert attributed("attributed_pipeline", grain) == Decimal("1000"), grain
+        assert attributed("attributed_pipeline", grain, "campaign", str(spring.pk)) is None, grain
+        assert attributed("attributed_opportunities", grain) == 1, grain
+    assert kept.pk
+    assert_equals_a_full_run()
+
+
+def test_a_group_that_loses_some_credits_keeps_the_rest(alpha):
+    """Only credits removed from a campaign: the run looks up whether any is left rather than dropping it."""
+    spring = factories.campaign(name="Spring", channel="email")
+    first, _ = deal_with_touches([3], lead_days=5, amount="400", campaign=spring)
+    second, touches = deal_with_touches([2], lead_days=5, amount="100", campaign=spring)
+    engine.run(full=True)
+    assert attributed("attributed_pipeline", "month", "campaign", str(spring.pk)) == Decimal("500")
+    Touchpoint.objects.filter(pk=touches[0].pk).delete()
+    engine.run(full=False)
+    assert attributed("attributed_pipeline", "month", "campaign", str(spring.pk)) == Decimal("400")
+    assert attributed("attributed_pipeline", "month", "channel", "email") == Decimal("400")
+    assert attributed("attributed_pipeline", "month") == Decimal("400")  # the second deal has no touch left
+    assert first.pk and second.pk
+    assert_equals_a_full_run()
+
+
+def test_a_deleted_campaign_moves_its_credits_to_none_on_the_next_run(alpha):
+    spring = factories.campaign(name="Spring", channel="event")
+    deal_with_touches([3], lead_days=5, amount="300", campaign=spring)
+    engine.run(full=True)
+    spring_id = str(spring.pk)
+    assert attributed("attributed_revenue", "month", "campaign", spring_id) is None  # not won
+    assert attributed("attributed_pipeline", "month", "campaign", spring_id) == Decimal("300")
+    spring.delete()
+    engine.run(full=False)
+    assert attributed("attributed_pipeline", "month", "campaign", spring_id) is None
+    assert attributed("attributed_pipeline", "month", "campaign", "none") == Decimal("300")
+    assert_equals_a_full_run()

@@ -215,6 +215,26 @@ def test_the_registry_describes_every_metric_once(facts):
     assert all(dim in ("", *registry.REGISTRY[key].dimensions) for key, _, dim in stored)
 
 
+def test_a_statement_reading_stored_values_declares_them():
+    """Values are stored once per granularity batch; a computation reading a stored metric has the batch
+    stored first only for the metrics it declares (``reads``), so every metric its SQL names is declared,
+    and only computations that read stored values declare any."""
+    import re
+
+    for comp in engine.COMPUTATIONS:
+        for grain in registry.GRANULARITIES:
+            keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
+            if not keys:
+                continue
+            sql = comp.sql(grain, keys)
+            named = set(re.findall(r"metric = '(\w+)'", sql))
+            if "alignment_metricvalue" in sql:
+                assert named and named <= set(comp.reads), (comp.name, named - set(comp.reads))
+            else:
+                assert not comp.reads, comp.name
+            assert set(comp.reads) <= set(registry.REGISTRY), comp.name
+
+
 def test_the_recompute_command_takes_a_ready_workspace_slug(tenant_a):
     from io import StringIO
 
