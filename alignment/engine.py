@@ -227,6 +227,13 @@ class Batch:
         return written
 
 
+def _direct(comp, grain: str) -> list[str]:
+    """The keys of ``comp`` computed from the facts at ``grain`` (not summed from finer stored values)."""
+    keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
+    rolled = _rolled_up(comp, grain, keys)
+    return [k for k in keys if k not in rolled]
+
+
 def _rolled_up(comp, grain: str, keys: list[str]) -> list[str]:
     """The keys of ``comp`` whose values for ``grain`` are sums of stored finer values."""
     finer = ROLLUP_FROM.get(grain)
@@ -279,16 +286,21 @@ def fill_segments(cursor, table: str = "_alignment_segments", *, active: str | N
     """Segment membership now, into ``table`` (segment_id, contact_id): static lists as stored, rule segments
     through their compiled filter (one INSERT ... SELECT per segment, not per contact). ``active`` (a table
     of contact ids) limits it to those contacts."""
+    from django.db.models import BooleanField
     from django.db.models.expressions import RawSQL
 
-    from marketing.models import Segment, SegmentMember
+    from marketing.models import Contact, Segment, SegmentMember
     from marketing.segments import segment_queryset
 
-    within = RawSQL(f"SELECT contact_id FROM {active}", []) if active else None  # noqa: S608, S611 - a constant
+    def within(column: str) -> RawSQL:
+        # = ANY(ARRAY(...)): planned as a few index lookups (an IN would be a semi-join over every contact)
+        sql = f"{column} = ANY(ARRAY(SELECT contact_id FROM {active}))"  # noqa: S608 - constants only
+        return RawSQL(sql, [], output_field=BooleanField())  # noqa: S611 - constants only
+
     cursor.execute(f"TRUNCATE {table}")
     members = SegmentMember.objects.filter(segment__kind=Segment.Kind.STATIC)
-    if within is not None:
-        members = members.filter(contact_id__in=within)
+    if active:
+        members = members.filter(within(f"{SegmentMember._meta.db_table}.contact_id"))
     sql, params = members.values("segment_id", "contact_id").query.sql_with_params()
     cursor.execute(f"INSERT INTO {table} (segment_id, contact_id) {sql}", params)  # noqa: S608
     for segment in Segment.objects.filter(kind=Segment.Kind.RULE).only("id", "definition"):
@@ -299,8 +311,8 @@ def fill_segments(cursor, table: str = "_alignment_segments", *, active: str | N
                 "Segment %s has a definition that no longer compiles; it has no members.", segment.pk
             )
             continue
-        if within is not None:
-            contacts = contacts.filter(pk__in=within)
+        if active:
+            contacts = contacts.filter(within(f"{Contact._meta.db_table}.id"))
         sql, params = contacts.order_by().values("id").query.sql_with_params()  # no sort: a set
         cursor.execute(
             f"INSERT INTO {table} (segment_id, contact_id) SELECT %s, m.id FROM ({sql}) m",  # noqa: S608
@@ -315,8 +327,8 @@ def _active_contacts(cursor, days: list, known: dict) -> str:
     for grain in registry.GRANULARITIES:
         for comp in COMPUTATIONS:
             source = getattr(comp, "segment_contacts", "")
-            if not source or not any(grain in registry.REGISTRY[k].periods for k in comp.keys):
-                continue
+            if not source or not _direct(comp, grain):
+                continue  # values rolled up from finer stored ones need no membership
             periods = _periods(cursor, grain, days, comp.reach, known)
             if periods is not None:
                 ranges.append(periods[1:])
@@ -341,8 +353,7 @@ def _fill_facts(cursor, facts: q.Facts, *, days: list | None, known: dict, param
             _periods(cursor, grain, days, comp.reach, known)
             for grain in registry.GRANULARITIES
             for comp in COMPUTATIONS
-            if getattr(comp, "facts", None) == facts
-            and any(grain in registry.REGISTRY[k].periods for k in comp.keys)
+            if getattr(comp, "facts", None) == facts and _direct(comp, grain)
         ]
         ranges = [r for r in ranges if r is not None]
         if not ranges:

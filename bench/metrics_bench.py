@@ -192,17 +192,20 @@ class StatementClock:
         for comp in engine.COMPUTATIONS:
             for grain in registry.GRANULARITIES:
                 keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
-                if keys:
+                rolled = engine._rolled_up(comp, grain, keys)
+                # the statement for every key (as a full run at the day grain) and for those not rolled up
+                for chosen in {tuple(keys), tuple(k for k in keys if k not in rolled)}:
+                    if not chosen:
+                        continue
                     try:
-                        sql = comp.sql(grain, keys)
+                        self.names[comp.sql(grain, list(chosen)).strip()] = f"compute: {comp.name}"
+                        if isinstance(comp, engine.q.Summed):  # an incremental run's change of the sums
+                            self.names[comp.change_sql(grain, list(chosen)).strip()] = f"compute: {comp.name}"
                     except Exception:  # noqa: BLE001, S112 - an engine mid-change: that statement counts as other
                         continue
-                    self.names[sql.strip()] = f"compute: {comp.name}"
-                    if isinstance(comp, engine.q.Summed):  # an incremental run's change of the sums
-                        self.names[comp.change_sql(grain, keys).strip()] = f"compute: {comp.name}"
             facts = getattr(comp, "facts", None)
-            if facts is not None:  # written once per run for every granularity
-                self.names[f"INSERT INTO {facts.table} {facts.select}".strip()] = f"compute: {comp.name}"
+            if facts is not None:  # written once per run, for every granularity and computation reading it
+                self.names[f"INSERT INTO {facts.table} {facts.select}".strip()] = f"facts: {facts.table}"
 
     def part(self, sql: str) -> str:
         text = " ".join(sql.split())
