@@ -17,11 +17,12 @@ def at(month: int, day: int, hour: int = 12) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
 
 
-def value(metric, month, dimension="", dimension_value="", *, model="", grain="month"):
+def value(metric, month, dimension="", dimension_value="", *, model="", grain="month", start=None):
+    """The stored value of a period starting on the 1st of ``month`` 2026 (or on ``start``), or None."""
     row = MetricValue.objects.filter(
         metric=metric,
         granularity=grain,
-        period_start=dt.date(2026, month, 1),
+        period_start=start or dt.date(2026, month, 1),
         dimension=dimension,
         dimension_value=str(dimension_value),
         model=model,

@@ -16,6 +16,7 @@ from alignment.models import AttributionCredit, DirtyDeal, MetricValue
 from marketing.models import Contact, Touchpoint
 from sales.models import Deal, DealContact
 from sales.services.deals import deal_create
+from tests.alignment.helpers import value as stored_value
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -200,18 +201,8 @@ def test_a_contact_added_to_a_deal_brings_its_touches_on_the_next_incremental_ru
 
 def attributed(metric: str, grain: str, dimension: str = "", value: str = "", model: str = "linear"):
     """The stored attributed figure of the deals' period (June 2026, the week of 29 June), or None."""
-    start = {"month": dt.date(2026, 6, 1), "week": dt.date(2026, 6, 29), "quarter": dt.date(2026, 4, 1)}[
-        grain
-    ]
-    row = MetricValue.objects.filter(
-        metric=metric,
-        granularity=grain,
-        period_start=start,
-        dimension=dimension,
-        dimension_value=value,
-        model=model,
-    ).first()
-    return None if row is None else row.value
+    start = {"month": dt.date(2026, 6, 1), "week": dt.date(2026, 6, 29), "quarter": dt.date(2026, 4, 1)}
+    return stored_value(metric, 0, dimension, value, model=model, grain=grain, start=start[grain])
 
 
 def assert_equals_a_full_run() -> None:
