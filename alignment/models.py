@@ -242,3 +242,72 @@ class ReportSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_frequency_display()} report"
+
+
+class GoalPeriod(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+
+
+class Goal(models.Model):
+    """A shared SMART goal: a registry metric (specific) with a target and a baseline (measurable), for one
+    month, quarter or year (time-bound), owned by people of both teams, optionally under a parent goal
+    (relevant). Progress is read from stored metric values; ``status`` is the pace of the last evaluation
+    (``alignment.goals``)."""
+
+    class Status(models.TextChoices):
+        ON_TRACK = "on_track", "On track"
+        AT_RISK = "at_risk", "At risk"
+        OFF_TRACK = "off_track", "Off track"
+        NO_DATA = "no_data", "No data"
+
+    name = models.CharField(max_length=150)
+    metric = models.CharField(max_length=60)
+    model = models.CharField(max_length=20, blank=True, default="", help_text="Attribution model, if any")
+    period = models.CharField(max_length=10, choices=GoalPeriod.choices)
+    period_start = models.DateField()
+    target = models.DecimalField(max_digits=20, decimal_places=6)
+    baseline = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="goals")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NO_DATA)
+    actual = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    expected = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period_start", "id"]
+        indexes = [models.Index(fields=["period", "period_start"], name="goal_period")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notification(models.Model):
+    """An in-app notice to one user (a goal's status changed, ...); also e-mailed once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.title

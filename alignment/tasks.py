@@ -5,8 +5,11 @@ from config.celery import tenant_task
 
 def _run(*, full: bool) -> dict | None:
     from .engine import run
+    from .goals import goals_refresh
 
     record = run(full=full)
+    if record is not None and record.values_written:
+        goals_refresh()  # progress follows the values just stored
     return None if record is None else {"days": record.days, "values_written": record.values_written}
 
 
@@ -21,6 +24,28 @@ def refresh_metrics(*, tenant_schema: str) -> dict | None:
 def recompute_metrics(*, tenant_schema: str) -> dict | None:
     """Nightly: the full recompute, the correctness oracle (a rerun writes nothing when all is in step)."""
     return _run(full=True)
+
+
+@tenant_task(name="alignment.refresh_goals", acks_late=True)
+def refresh_goals(*, tenant_schema: str) -> int:
+    """Hourly: goals move with time too (the pace line), so each is evaluated again; owners of a goal whose
+    status changed are notified. Returns how many changed."""
+    from .goals import goals_refresh
+
+    return len(goals_refresh())
+
+
+@tenant_task(
+    name="alignment.email_notifications",
+    acks_late=True,
+    max_retries=5,
+    retry_backoff=True,
+    autoretry_for=(OSError,),
+)
+def email_notifications(*, tenant_schema: str, ids: list[int]) -> int:
+    from .goals import notifications_email
+
+    return notifications_email(ids=ids)
 
 
 from . import report_tasks  # noqa: E402,F401  (the scheduled report's task registers with the app)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import home, reports, schedules, settings
+from .views import goals, home, reports, schedules, settings
 
 app_name = "alignment"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     *reports.urlpatterns,
     *settings.urlpatterns,
     *schedules.urlpatterns,
+    *goals.urlpatterns,
 ]

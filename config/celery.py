@@ -113,6 +113,8 @@ def _schedule() -> dict[str, dict[str, Any]]:
         "alignment-nightly-recompute": _per_tenant(
             "alignment.recompute_metrics", crontab(hour=3, minute=30), DAY
         ),
+        # Goals follow the pace line as time passes, not only when values change.
+        "alignment-refresh-goals": _per_tenant("alignment.refresh_goals", crontab(minute=5), 60 * 60),
         # Scheduled reports: hourly check; each schedule sends once per week or month (Mondays, the 1st).
         "alignment-scheduled-reports": _per_tenant(
             "alignment.send_scheduled_reports", crontab(minute=20), 60 * 60
