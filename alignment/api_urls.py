@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from . import api, api_reports
+from . import api, api_goals, api_reports
 
-urlpatterns = [*api.urlpatterns, *api_reports.urlpatterns]
+urlpatterns = [*api.urlpatterns, *api_reports.urlpatterns, *api_goals.urlpatterns]

@@ -55,6 +55,7 @@ SECTIONS: tuple[NavSection, ...] = (
         "Alignment",
         (
             NavItem("Overview", "alignment:home", "⇄"),
+            NavItem("Shared goals", "alignment:goals", "◎"),
             NavItem("Joint report", "alignment:reports", "▦"),
             NavItem("Attribution", "alignment:report_attribution", "⋔"),
             NavItem("Lead quality", "alignment:report_lead_quality", "✓"),
