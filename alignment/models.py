@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -311,3 +313,101 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class BusinessCalendar(models.Model):
+    """When the workspace works (one row, pk 1): SLA clocks count business hours on it
+    (``alignment.business_time``)."""
+
+    time_zone = models.CharField(max_length=64, default="UTC")
+    working_days = ArrayField(models.PositiveSmallIntegerField(), default=list, help_text="ISO weekdays")
+    day_start = models.TimeField(default=dt.time(9))
+    day_end = models.TimeField(default=dt.time(17))
+    holidays = ArrayField(models.DateField(), default=list, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Business calendar ({self.time_zone})"
+
+
+class SlaPolicy(models.Model):
+    """The two-sided service-level agreement, for the workspace or one segment or sales team. Sales side:
+    first touch of an MQL within ``first_touch_hours`` and a decision within ``decision_hours`` business
+    hours. Marketing side: ``mql_commitment`` MQLs per ``commitment_period`` at ``min_acceptance_rate``."""
+
+    name = models.CharField(max_length=100)
+    segment = models.ForeignKey(
+        "marketing.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey("sales.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    first_touch_hours = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("4"))
+    decision_hours = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("24"))
+    at_risk_share = models.DecimalField(
+        max_digits=3, decimal_places=2, default=Decimal("0.75"), help_text="At risk once this share is used"
+    )
+    escalate_after_hours = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("8"), help_text="Breached this long: leadership"
+    )
+    reassign_on_breach = models.BooleanField(default=False)
+    mql_commitment = models.PositiveIntegerField(null=True, blank=True)
+    commitment_period = models.CharField(max_length=10, choices=GoalPeriod.choices, default=GoalPeriod.MONTH)
+    min_acceptance_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True, segment__isnull=True, team__isnull=True),
+                name="sla_one_default_policy",
+            ),
+            models.UniqueConstraint(
+                fields=["segment"], condition=models.Q(is_active=True), name="sla_one_policy_per_segment"
+            ),
+            models.UniqueConstraint(
+                fields=["team"], condition=models.Q(is_active=True), name="sla_one_policy_per_team"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(segment__isnull=False, team__isnull=False), name="sla_segment_or_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaClock(models.Model):
+    """The sales side's clocks of one MQL entry: first touch and decision, with the hours its policy
+    allowed when it started; warnings, breaches and escalation are each recorded once (``alignment.sla``)."""
+
+    contact = models.ForeignKey("marketing.Contact", on_delete=models.CASCADE, related_name="+")
+    mql_at = models.DateTimeField()
+    policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_touch_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    decision_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    at_risk_share = models.DecimalField(max_digits=3, decimal_places=2)
+    escalate_after_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    first_touch_warned_at = models.DateTimeField(null=True, blank=True)
+    first_touch_breached_at = models.DateTimeField(null=True, blank=True)
+    decision_warned_at = models.DateTimeField(null=True, blank=True)
+    decision_breached_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0, help_text="0 owner, 1 team lead, 2 leadership"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-mql_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["contact", "mql_at"], name="sla_clock_once")]
+        indexes = [models.Index(fields=["mql_at"], name="sla_clock_mql_at")]
+
+    def __str__(self) -> str:
+        return f"SLA clock of contact {self.contact_id} from {self.mql_at:%Y-%m-%d %H:%M}"

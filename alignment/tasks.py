@@ -35,6 +35,16 @@ def refresh_goals(*, tenant_schema: str) -> int:
     return len(goals_refresh())
 
 
+@tenant_task(name="alignment.sla_check", acks_late=True)
+def sla_check(*, tenant_schema: str) -> dict:
+    """Every minute: open SLA clocks for new MQLs, stop them on touches and decisions, and raise each
+    warning, breach and escalation once (``alignment.sla``)."""
+    from .sla import sla_check as check
+
+    result = check()
+    return {"opened": result.opened, "breached": len(result.breached), "escalated": len(result.escalated)}
+
+
 @tenant_task(
     name="alignment.email_notifications",
     acks_late=True,

@@ -113,6 +113,8 @@ def _schedule() -> dict[str, dict[str, Any]]:
         "alignment-nightly-recompute": _per_tenant(
             "alignment.recompute_metrics", crontab(hour=3, minute=30), DAY
         ),
+        # SLA clocks: warnings, breaches and escalations within a minute of the business hour they fall in.
+        "alignment-sla-check": _per_tenant("alignment.sla_check", 60, 60),
         # Goals follow the pace line as time passes, not only when values change.
         "alignment-refresh-goals": _per_tenant("alignment.refresh_goals", crontab(minute=5), 60 * 60),
         # Scheduled reports: hourly check; each schedule sends once per week or month (Mondays, the 1st).

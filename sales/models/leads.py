@@ -28,6 +28,14 @@ class Team(models.Model):
     last_assigned = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The team lead: SLA breaches of the team's reps escalate to them",
+    )
 
     class Meta:
         ordering = ["name"]
