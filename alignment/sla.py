@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -32,7 +33,7 @@ from accounts.models import User
 from accounts.roles import Role
 
 from .business_time import Calendar
-from .models import BusinessCalendar, Notification, SlaClock
+from .models import BusinessCalendar, Notification, SlaClock, SlaPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,13 @@ def calendar() -> Calendar:
 
 
 @transaction.atomic
-def calendar_update(*, data: dict) -> BusinessCalendar:
-    """Change the calendar; every field is checked together and a bad one named (``Calendar.clean``)."""
+def calendar_update(*, data: dict, actor: User | None = None) -> BusinessCalendar:
+    """Change the calendar; every field is checked together and a bad one named (``Calendar.clean``).
+    Running clocks count on the new calendar from their next check."""
+    from django.core.exceptions import PermissionDenied
+
+    if actor is not None and not can_manage(actor):
+        raise PermissionDenied("Only leadership and admins set the business calendar.")
     row = BusinessCalendar.objects.select_for_update().get(pk=calendar_row().pk)
     fields = ("time_zone", "working_days", "day_start", "day_end", "holidays")
     values = {name: data.get(name, getattr(row, name)) for name in fields}
@@ -329,3 +335,76 @@ def _send(notices: list[Notification]) -> None:
     ids = [n.pk for n in created]
     schema = connection.schema_name
     transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+
+
+# --- Policies --------------------------------------------------------------------------------------------
+
+MANAGERS = frozenset({Role.ADMIN, Role.LEADERSHIP})
+POLICY_FIELDS = (
+    "name", "segment", "team", "first_touch_hours", "decision_hours", "at_risk_share", "escalate_after_hours",
+    "reassign_on_breach", "mql_commitment", "commitment_period", "min_acceptance_rate",
+)  # fmt: skip
+
+
+def can_manage(user) -> bool:
+    """Leadership and admins set the calendar and the policies; everyone reads them."""
+    return isinstance(user, User) and user.is_active and bool(MANAGERS & set(user.roles))
+
+
+def _policy_errors(policy: SlaPolicy) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not (policy.name or "").strip():
+        errors["name"] = ["Give the policy a name."]
+    for name in ("first_touch_hours", "decision_hours", "escalate_after_hours"):
+        value = getattr(policy, name)
+        if value is None or not Decimal(0) < Decimal(value) <= Decimal(1000):
+            errors[name] = ["Give business hours above 0 and at most 1000."]
+    share = policy.at_risk_share
+    if share is None or not Decimal(0) < Decimal(share) <= Decimal(1):
+        errors["at_risk_share"] = ["Give a share above 0 and at most 1 (0.75 = at risk at three quarters)."]
+    rate = policy.min_acceptance_rate
+    if rate is not None and not Decimal(0) <= Decimal(rate) <= Decimal(1):
+        errors["min_acceptance_rate"] = ["Give a rate from 0 to 1 (0.6 = 60%)."]
+    if policy.segment_id and policy.team_id:
+        errors["team"] = ["A policy is for the workspace, one segment or one team, not both."]
+    clash = SlaPolicy.objects.filter(is_active=True).exclude(pk=policy.pk)
+    if policy.is_active:
+        if policy.segment_id and clash.filter(segment_id=policy.segment_id).exists():
+            errors["segment"] = ["This segment has a policy already."]
+        elif policy.team_id and clash.filter(team_id=policy.team_id).exists():
+            errors["team"] = ["This team has a policy already."]
+        elif not policy.segment_id and not policy.team_id and clash.filter(segment=None, team=None).exists():
+            errors["segment"] = ["The workspace has a policy already: choose a segment or a team."]
+    return errors
+
+
+@transaction.atomic
+def policy_save(*, actor: User | None, data: dict, policy: SlaPolicy | None = None) -> SlaPolicy:
+    """Create or change a policy; every bad field is named. New clocks take it; running ones keep theirs."""
+    from django.core.exceptions import PermissionDenied
+
+    if actor is not None and not can_manage(actor):
+        raise PermissionDenied("Only leadership and admins set SLA policies.")
+    policy = policy or SlaPolicy()
+    for name in POLICY_FIELDS:
+        if name in data:
+            value = data[name]
+            if name in ("segment", "team"):
+                setattr(policy, f"{name}_id", getattr(value, "pk", value) or None)
+            else:
+                setattr(policy, name, value)
+    errors = _policy_errors(policy)
+    if errors:
+        raise ValidationError(errors)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def policy_deactivate(*, actor: User | None, policy: SlaPolicy) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if actor is not None and not can_manage(actor):
+        raise PermissionDenied("Only leadership and admins set SLA policies.")
+    policy.is_active = False
+    policy.save(update_fields=["is_active"])

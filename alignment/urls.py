@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import goals, home, reports, schedules, settings
+from .views import goals, home, reports, schedules, settings, sla
 
 app_name = "alignment"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     *settings.urlpatterns,
     *schedules.urlpatterns,
     *goals.urlpatterns,
+    *sla.urlpatterns,
 ]

@@ -175,3 +175,20 @@ def test_calendar_fields_are_checked(alpha, data, field):
         sla.calendar_update(data=data)
     assert field in error.value.message_dict
     assert sla.calendar().time_zone == "UTC"  # nothing stored
+
+
+def test_only_leadership_and_admins_set_the_calendar_and_policies(alpha):
+    from django.core.exceptions import PermissionDenied
+
+    for role in ("marketing", "sales"):
+        with pytest.raises(PermissionDenied):
+            sla.calendar_update(actor=user_in("alpha", role), data={"time_zone": "Europe/Paris"})
+        with pytest.raises(PermissionDenied):
+            sla.policy_save(
+                actor=user_in("alpha", role), data={"name": "Mine"}, policy=SlaPolicy.objects.get()
+            )
+        with pytest.raises(PermissionDenied):
+            sla.policy_deactivate(actor=user_in("alpha", role), policy=SlaPolicy.objects.get())
+    assert sla.calendar().time_zone == "UTC" and SlaPolicy.objects.get().is_active
+    sla.calendar_update(actor=user_in("alpha", "leadership"), data={"time_zone": "Europe/Paris"})
+    assert sla.calendar().time_zone == "Europe/Paris"
