@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from . import api, api_goals, api_reports
+from . import api, api_goals, api_reports, api_sla
 
-urlpatterns = [*api.urlpatterns, *api_reports.urlpatterns, *api_goals.urlpatterns]
+urlpatterns = [*api.urlpatterns, *api_reports.urlpatterns, *api_goals.urlpatterns, *api_sla.urlpatterns]

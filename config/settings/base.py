@@ -293,6 +293,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionActionEnum": [("change_mrr", "change_mrr"), ("churn", "churn"), ("renew", "renew")],
         "BatchItemStatusEnum": [("created", "created"), ("duplicate", "duplicate"), ("error", "error")],
         "PrincipalKindEnum": [("user", "user"), ("api_key", "api_key")],
+        "GoalPeriodEnum": "alignment.models.GoalPeriod",
+        "GoalStatusEnum": "alignment.models.Goal.Status",
     },
 }
 
