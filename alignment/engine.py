@@ -255,8 +255,17 @@ FROM unnest(%(days)s::date[]) AS d,
 
 
 def params_of(definition: DefinitionVersion) -> dict:
-    """The definition's settings under the names the statements bind (the bench's floor uses them too)."""
+    """The definition's settings and the business calendar under the names the statements bind (the bench's
+    floor uses them too)."""
+    from .sla import calendar
+
+    tz, days, day_start, day_end, holidays = calendar().sql_arguments()
     return {
+        "tz": tz,
+        "days": days,
+        "day_start": day_start,
+        "day_end": day_end,
+        "holidays": holidays,
         "definition": definition.pk,
         "cohort_days": definition.cohort_window_days,
         "influence_days": definition.influence_lookback_days,

@@ -364,12 +364,18 @@ DECISIONS = Computation(
 )
 
 # Speed to lead: from an MQL entry to the first sales activity done on the contact (within W), in business
-# hours (Monday to Friday, 09:00-17:00 UTC until the tenant's business calendar arrives).
+# hours on the workspace's business calendar (``%(tz)s`` ... ``%(holidays)s``: ``alignment.sla.calendar``).
+BUSINESS_HOURS = (
+    "alignment_business_hours_in({a}, {b}, %(tz)s, %(days)s::int[], %(day_start)s::time, %(day_end)s::time,"
+    " %(holidays)s::date[])"
+)
 SPEED_FACTS = Facts(
     table="_alignment_speed",
     columns="at timestamptz, channel text, owner_id bigint, hours numeric",
     select="""
-        SELECT t.at, cp.channel, f.owner_id, alignment_business_hours(t.at, f.done_at)
+        SELECT t.at, cp.channel, f.owner_id, """
+    + BUSINESS_HOURS.format(a="t.at", b="f.done_at")
+    + """
         FROM marketing_stagetransition t
         JOIN marketing_contact c ON c.id = t.contact_id
         LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id

@@ -84,6 +84,10 @@ def calendar_update(*, data: dict, actor: User | None = None) -> BusinessCalenda
     row.working_days, row.holidays = list(checked.working_days), sorted(checked.holidays)
     row.updated_at = timezone.now()
     row.save()
+    # speed to lead counts business hours on the calendar: every period is computed again
+    from .services import _queue_full_recompute
+
+    _queue_full_recompute()
     return row
 
 

@@ -226,7 +226,8 @@ DECISION_MEASURES = {
 
 SPEED_FACTS = """
     SELECT date_trunc('{grain}', t.at)::date AS p, cp.channel AS d_channel, f.owner_id AS d_rep,
-           team AS d_team, alignment_business_hours(t.at, f.done_at) AS hours
+           team AS d_team, alignment_business_hours_in(t.at, f.done_at, %(tz)s, %(days)s::int[],
+           %(day_start)s::time, %(day_end)s::time, %(holidays)s::date[]) AS hours
     FROM marketing_stagetransition t
     JOIN marketing_contact c ON c.id = t.contact_id
     LEFT JOIN marketing_campaign cp ON cp.id = c.first_touch_campaign_id

@@ -61,6 +61,22 @@ def test_speed_to_lead_counts_business_hours(alpha):
     assert value("speed_to_lead_median", 4) is None
 
 
+def test_speed_to_lead_follows_the_workspace_calendar(alpha):
+    from alignment import sla
+
+    # New York (UTC-4 in March after the 8 March change, working 09:00-17:00 local = 13:00-21:00 UTC), with
+    # Monday 16 March a holiday
+    sla.calendar_update(data={"time_zone": "America/New_York", "holidays": [dt.date(2026, 3, 16)]})
+    rep = user_in("alpha", "sales")
+    friday = contact_with([("mql", dt.datetime(2026, 3, 13, 16, tzinfo=dt.UTC))])  # Fri 12:00 in New York
+    # Fri 12:00-17:00 = 5 h, Monday a holiday, Tue 09:00-10:00 = 1 h -> 6 h (the default UTC calendar would
+    # count Fri 16-17, Mon 9-17 and Tue 9-14: 14 h)
+    done = dt.datetime(2026, 3, 17, 14, tzinfo=dt.UTC)
+    Activity.objects.create(kind="call", subject="Call", contact=friday, owner=rep, done_at=done)
+    engine.run(full=True)
+    assert q(value("speed_to_lead_median", 3)) == Decimal("6.0000")
+
+
 def test_cycles_cohorts_and_lead_to_close(alpha):
     lead = contact_with([("lead", at(2, 1))])
     deal(1000, at(3, 1), closed=at(4, 5), status="won", lead=lead)  # 35 days; lead to close 63 days
