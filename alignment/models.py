@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -411,3 +412,111 @@ class SlaClock(models.Model):
 
     def __str__(self) -> str:
         return f"SLA clock of contact {self.contact_id} from {self.mql_at:%Y-%m-%d %H:%M}"
+
+
+class ObjectionCategory(models.TextChoices):
+    POSITIONING = "positioning", "Positioning"
+    PACKAGING = "packaging", "Packaging"
+    PRICING = "pricing", "Pricing"
+    PRODUCT = "product", "Product"
+    OTHER = "other", "Other"
+
+
+class Objection(models.Model):
+    """One entry of the workspace's objection taxonomy ("Too expensive for a team of five")."""
+
+    name = models.CharField(max_length=150)
+    category = models.CharField(max_length=20, choices=ObjectionCategory.choices)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["category", "name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="objection_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ObjectionLog(models.Model):
+    """Sales heard an objection on a deal or a lead, at a stage, with a note."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.PROTECT, related_name="logs")
+    deal = models.ForeignKey("sales.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "marketing.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    stage = models.CharField(
+        max_length=100, blank=True, help_text="Where in the funnel or pipeline it came up"
+    )
+    note = models.TextField(blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    logged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-logged_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(deal__isnull=False) | models.Q(contact__isnull=False),
+                name="objection_log_on_deal_or_lead",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["objection", "logged_at"], name="objection_log_when"),
+            models.Index(fields=["deal"], name="objection_log_deal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.objection} ({self.logged_at:%Y-%m-%d})"
+
+
+class ObjectionAnswer(models.Model):
+    """A content asset marketing linked as an answer to an objection (a battlecard, a case study)."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="answers")
+    content = models.ForeignKey("marketing.ContentAsset", on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["objection", "content"], name="objection_answer_once")]
+
+    def __str__(self) -> str:
+        return f"{self.content_id} answers {self.objection_id}"
+
+
+class ObjectionComment(models.Model):
+    """The thread of an objection, where both teams discuss it."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.objection_id}"
+
+
+class AlignmentSettings(models.Model):
+    """Workspace settings of the objection loop (one row, pk 1): who owns product objections."""
+
+    product_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "Alignment settings"
