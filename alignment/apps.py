@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AlignmentConfig(AppConfig):
     name = "alignment"
     verbose_name = "Alignment"
+
+    def ready(self) -> None:
+        from sales.panels import register_deal_panel
+
+        from .views.objections import deal_objections_panel
+
+        register_deal_panel(deal_objections_panel)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import goals, home, reports, schedules, settings, sla
+from .views import goals, home, objections, reports, schedules, settings, sla
 
 app_name = "alignment"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     *schedules.urlpatterns,
     *goals.urlpatterns,
     *sla.urlpatterns,
+    *objections.urlpatterns,
 ]

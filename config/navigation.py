@@ -57,6 +57,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Overview", "alignment:home", "⇄"),
             NavItem("Shared goals", "alignment:goals", "◎"),
             NavItem("SLA", "alignment:sla", "⏱"),
+            NavItem("Objections", "alignment:objections", "⚑"),
             NavItem("Joint report", "alignment:reports", "▦"),
             NavItem("Attribution", "alignment:report_attribution", "⋔"),
             NavItem("Lead quality", "alignment:report_lead_quality", "✓"),

@@ -16,6 +16,7 @@ from accounts.models import acting_user
 from marketing.models import Contact, ContentAsset
 
 from ..models import Activity, Deal, DealType, ForecastCategory, LossCategory, LossReason, Pipeline
+from ..panels import deal_panels
 from ..services import activities as activity_services
 from ..services import deals as services
 from ..services.leads import reps
@@ -203,6 +204,7 @@ class DealDetailView(SalesPage):
                 }
             ),
             "can_write": self.can_write(),
+            "panels": deal_panels(request, deal),
         }
         return render(request, "sales/deal_detail.html", context, status=status)
 
