@@ -1,5 +1,11 @@
 from __future__ import annotations
 
-from . import api, api_goals, api_reports, api_sla
+from . import api, api_goals, api_objections, api_reports, api_sla
 
-urlpatterns = [*api.urlpatterns, *api_reports.urlpatterns, *api_goals.urlpatterns, *api_sla.urlpatterns]
+urlpatterns = [
+    *api.urlpatterns,
+    *api_reports.urlpatterns,
+    *api_goals.urlpatterns,
+    *api_sla.urlpatterns,
+    *api_objections.urlpatterns,
+]
