@@ -8,7 +8,12 @@ locks of tenant provisioning (a separate key space).
 
 from __future__ import annotations
 
-JOBS = {"marketing.rescore": 1, "alignment.engine": 2, "alignment.recompute_request": 3}
+JOBS = {
+    "marketing.rescore": 1,
+    "alignment.engine": 2,
+    "alignment.recompute_request": 3,
+    "alignment.objection_digest": 4,
+}
 
 
 def try_workspace_lock(cursor, job: str) -> bool:

@@ -229,3 +229,94 @@ def gap_report(*, until: dt.datetime | None = None, window: dt.timedelta = WINDO
         gaps = [Gap(*row) for row in cursor.fetchall()]
     gaps.sort(key=_rank)
     return {"backlog": [g for g in gaps if not g.coverage], "covered": [g for g in gaps if g.coverage]}
+
+
+# --- The monthly routing digest --------------------------------------------------------------------------
+
+MARKETING, LEADERSHIP, PRODUCT = "marketing", "leadership", "product"
+# Objection and loss-reason categories to the team that owns them; the rest goes to leadership.
+ROUTES = {"positioning": MARKETING, "packaging": MARKETING, "pricing": LEADERSHIP, "product": PRODUCT}
+
+DIGEST = """
+SELECT 'objection', o.category, o.name, count(*)
+FROM alignment_objectionlog l JOIN alignment_objection o ON o.id = l.objection_id
+WHERE l.logged_at >= %(start)s AND l.logged_at < %(end)s
+GROUP BY o.category, o.name
+UNION ALL
+SELECT 'loss reason', d.loss_category, COALESCE(r.name, d.loss_category), count(*)
+FROM sales_deal d LEFT JOIN sales_lossreason r ON r.id = d.loss_reason_id
+WHERE d.status = 'lost' AND d.closed_at >= %(start)s AND d.closed_at < %(end)s AND d.loss_category <> ''
+GROUP BY d.loss_category, COALESCE(r.name, d.loss_category)
+ORDER BY 4 DESC, 3
+"""
+
+
+def digest(start: dt.date, end: dt.date) -> dict[str, list[str]]:
+    """The month's objections and loss reasons by owning team: ``{team: ["12 x Too expensive (objection,
+    pricing)", ...]}`` (one query)."""
+    bounds = {
+        "start": dt.datetime.combine(start, dt.time(), dt.UTC),
+        "end": dt.datetime.combine(end, dt.time(), dt.UTC),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(DIGEST, bounds)
+        rows = cursor.fetchall()
+    routed: dict[str, list[str]] = {}
+    for kind, category, name, count in rows:
+        routed.setdefault(ROUTES.get(category, LEADERSHIP), []).append(
+            f"{count} x {name} ({kind}, {category})"
+        )
+    return routed
+
+
+def _owners(team: str) -> list[User]:
+    from accounts.roles import Role
+
+    from .models import AlignmentSettings
+
+    active = User.objects.filter(is_active=True)
+    if team == MARKETING:
+        return list(active.filter(roles__contains=[Role.MARKETING]))
+    if team == PRODUCT:
+        settings = AlignmentSettings.objects.select_related("product_owner").filter(pk=1).first()
+        owner = settings.product_owner if settings else None
+        if owner is not None and owner.is_active:
+            return [owner]
+    return list(active.filter(roles__contains=[Role.LEADERSHIP]))  # pricing, the rest, and product unowned
+
+
+def digest_send(*, month: dt.date) -> int:
+    """Send the digest of the month starting ``month`` to each owning team, once (a second call finds it
+    sent); returns the notices created."""
+    from accounts.locks import workspace_lock
+
+    from .goals import period_end
+    from .models import GoalPeriod, Notification
+
+    start = month.replace(day=1)
+    end = period_end(GoalPeriod.MONTH, start)
+    label = start.strftime("%B %Y")
+    title = f"Objections and loss reasons, {label}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        workspace_lock(cursor, "alignment.objection_digest")
+        if Notification.objects.filter(kind="objection_digest", title__startswith=title).exists():
+            return 0
+        notices = []
+        for team, lines in digest(start, end).items():
+            body = "\n".join(lines)
+            for user in _owners(team):
+                notices.append(
+                    Notification(
+                        user=user, kind="objection_digest", title=f"{title} for {team}", body=body,
+                        link="/alignment/objections/",
+                    )
+                )  # fmt: skip
+        if notices:
+            from config.celery import send_to_tenant
+
+            from .tasks import email_notifications
+
+            ids = [n.pk for n in Notification.objects.bulk_create(notices)]
+            schema = connection.schema_name
+            transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+        return len(notices)

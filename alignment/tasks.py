@@ -45,6 +45,19 @@ def sla_check(*, tenant_schema: str) -> dict:
     return {"opened": result.opened, "breached": len(result.breached), "escalated": len(result.escalated)}
 
 
+@tenant_task(name="alignment.objection_digest", acks_late=True)
+def objection_digest(*, tenant_schema: str) -> int:
+    """On the 1st: last month's objections and loss reasons, routed by category to the owning team, once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from .objections import digest_send
+
+    last_month = (timezone.now().date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return digest_send(month=last_month)
+
+
 @tenant_task(
     name="alignment.email_notifications",
     acks_late=True,

@@ -115,6 +115,10 @@ def _schedule() -> dict[str, dict[str, Any]]:
         ),
         # SLA clocks: warnings, breaches and escalations within a minute of the business hour they fall in.
         "alignment-sla-check": _per_tenant("alignment.sla_check", 60, 60),
+        # The objection loop's monthly digest, routed by category to the owning team.
+        "alignment-objection-digest": _per_tenant(
+            "alignment.objection_digest", crontab(day_of_month=1, hour=6, minute=0), DAY
+        ),
         # Goals follow the pace line as time passes, not only when values change.
         "alignment-refresh-goals": _per_tenant("alignment.refresh_goals", crontab(minute=5), 60 * 60),
         # Scheduled reports: hourly check; each schedule sends once per week or month (Mondays, the 1st).

@@ -114,3 +114,33 @@ def test_the_gap_report_ranks_frequency_times_impact_and_answers_take_an_objecti
     # and the rep sees the answer on the deal where the objection was logged
     assert objections.answers_for_deal(d1) == [(price, [battlecard])]
     assert objections.answers_for_deal(d4) == [(sso, [])]
+
+
+def test_the_monthly_digest_routes_objections_and_loss_reasons_to_their_owners_once(alpha):
+    from alignment.models import AlignmentSettings, Notification
+    from sales.models import Deal, LossReason
+
+    positioning = new("Not for us", "positioning")
+    price = new("Too expensive", "pricing")
+    sso = new("Missing SSO", "product")
+    lead = factories.contact()
+    for objection in (positioning, price, price, sso):
+        objections.objection_log(actor=None, objection=objection, contact=lead)
+    ObjectionLog.objects.update(logged_at=at(10, 12))
+    lost = deal(100, at(9), closed=at(10, 20), status="lost")
+    reason = LossReason.objects.create(category="timing", name="Next year")
+    Deal.objects.filter(pk=lost.pk).update(loss_category="timing", loss_reason=reason)
+    routed = objections.digest(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    assert routed == {
+        "leadership": ["2 x Too expensive (objection, pricing)", "1 x Next year (loss reason, timing)"],
+        "marketing": ["1 x Not for us (objection, positioning)"],
+        "product": ["1 x Missing SSO (objection, product)"],
+    }
+    AlignmentSettings.objects.create(pk=1, product_owner=user_in("alpha", "admin"))
+    assert objections.digest_send(month=dt.date(2026, 10, 1)) == 3  # Mark, Leo, Alice
+    assert objections.digest_send(month=dt.date(2026, 10, 1)) == 0  # once a month
+    sent = {
+        n.user.email: n for n in Notification.objects.filter(kind="objection_digest").select_related("user")
+    }
+    assert set(sent) == {"mark@alpha.example", "leo@alpha.example", "alice@alpha.example"}
+    assert "Missing SSO" in sent["alice@alpha.example"].body and "SSO" not in sent["mark@alpha.example"].body
