@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Count, Max
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +59,23 @@ def test_demo_history_is_consistent_and_applied_once(tenant_a):
             metric="revenue_won", granularity="month", dimension="", definition=definition
         ).aggregate(total=Sum("value"))["total"]
         assert stored == Deal.objects.filter(status="won").aggregate(total=Sum("amount"))["total"] > 0
+
+    # the alignment work: goals in all three states, SLA breaches on both sides, objections with and without
+    # answers; once
+    from alignment.models import Goal, Notification, Objection, SlaClock
+    from alignment.sla_report import marketing_side
+
+    with schema_context("alpha"):
+        statuses = set(Goal.objects.values_list("status", flat=True))
+        assert {"on_track", "at_risk", "off_track"} <= statuses, statuses
+        assert Goal.objects.filter(parent__isnull=False).exists()
+        assert SlaClock.objects.filter(first_touch_breached_at__isnull=False).exists()
+        assert Notification.objects.filter(kind="sla_breached").exists()
+        assert marketing_side(timezone.now().date()).volume_met is False  # marketing short of its commitment
+        answered = Objection.objects.filter(answers__isnull=False).distinct().count()
+        assert answered and Objection.objects.filter(answers__isnull=True).exists()
+        assert Objection.objects.filter(logs__isnull=False).distinct().count() == Objection.objects.count()
+        goals_before = Goal.objects.count()
+    assert not alignment_demo.seed(tenant=tenant_a)
+    with schema_context("alpha"):
+        assert Goal.objects.count() == goals_before
