@@ -5,7 +5,6 @@ request."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from django.utils import timezone
@@ -48,12 +47,6 @@ class GoalOut(serializers.ModelSerializer):
 
     def get_period_end(self, goal) -> str:
         return goals.period_end(goal.period, goal.period_start).isoformat()
-
-
-def _error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    )
 
 
 class GoalIn(serializers.Serializer):
@@ -119,10 +112,7 @@ class GoalListView(TenantServiceListCreateAPIView):
         return rows
 
     def create_object(self, data, request):
-        try:
-            return goals.goal_create(actor=acting_user(request), data=data)
-        except DjangoValidationError as exc:
-            raise _error(exc) from exc
+        return goals.goal_create(actor=acting_user(request), data=data)
 
 
 class GoalDetailView(TenantServiceDetailAPIView):
@@ -136,10 +126,7 @@ class GoalDetailView(TenantServiceDetailAPIView):
         return goals.goal_list()
 
     def update_object(self, obj, data, request):
-        try:
-            goals.goal_update(goal=obj, actor=acting_user(request), data=data)
-        except DjangoValidationError as exc:
-            raise _error(exc) from exc
+        goals.goal_update(goal=obj, actor=acting_user(request), data=data)
 
     def delete_object(self, obj, request) -> None:
         goals.goal_delete(goal=obj, actor=acting_user(request))

@@ -3,7 +3,6 @@ report. Reads need alignment:read, writes alignment:write."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,13 +18,6 @@ from config.api import query_int
 from . import objections
 from .api import AlignmentList
 from .models import Objection, ObjectionAnswer, ObjectionCategory, ObjectionComment, ObjectionLog
-
-
-def _service(call):
-    try:
-        return call()
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
 
 
 class ObjectionOut(serializers.ModelSerializer):
@@ -119,7 +111,7 @@ class ObjectionListView(TenantServiceListCreateAPIView):
         return Objection.objects.all()
 
     def create_object(self, data, request):
-        return _service(lambda: objections.objection_save(actor=acting_user(request), data=data))
+        return objections.objection_save(actor=acting_user(request), data=data)
 
 
 class ObjectionDetailView(TenantServiceDetailAPIView):
@@ -134,7 +126,7 @@ class ObjectionDetailView(TenantServiceDetailAPIView):
         return Objection.objects.all()
 
     def update_object(self, obj, data, request):
-        _service(lambda: objections.objection_save(actor=acting_user(request), data=data, objection=obj))
+        objections.objection_save(actor=acting_user(request), data=data, objection=obj)
 
     def delete_object(self, obj, request) -> None:
         objections.objection_save(actor=acting_user(request), data={"is_active": False}, objection=obj)
@@ -179,12 +171,10 @@ class LogListView(TenantServiceListCreateAPIView):
             errors["contact"] = ["No contact with this id."]
         if errors:
             raise ValidationError(errors)
-        return _service(
-            lambda: objections.objection_log(
+        return objections.objection_log(
                 actor=acting_user(request), objection=objection, deal=deal, contact=contact,
                 stage=data.get("stage") or None, note=data.get("note", ""),
-            )
-        )  # fmt: skip
+            )  # fmt: skip
 
 
 def _objection(pk: int) -> Objection:
@@ -215,9 +205,7 @@ class AnswerListView(AlignmentList):
         content = ContentAsset.objects.filter(pk=data.validated_data["content"]).first()
         if content is None:
             raise ValidationError({"content": ["No content asset with this id."]})
-        answer = _service(
-            lambda: objections.answer_add(actor=acting_user(request), objection=objection, content=content)
-        )
+        answer = objections.answer_add(actor=acting_user(request), objection=objection, content=content)
         return Response(AnswerOut(answer).data, status=status.HTTP_201_CREATED)
 
 
@@ -247,10 +235,8 @@ class CommentListView(AlignmentList):
         objection = _objection(pk)
         data = CommentIn(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = _service(
-            lambda: objections.comment_add(
-                actor=acting_user(request), objection=objection, body=data.validated_data["body"]
-            )
+        comment = objections.comment_add(
+            actor=acting_user(request), objection=objection, body=data.validated_data["body"]
         )
         return Response(CommentOut(comment).data, status=status.HTTP_201_CREATED)
 

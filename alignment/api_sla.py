@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.api_base import TenantAPIView, TenantServiceDetailAPIView, TenantServiceListCreateAPIView
@@ -24,15 +22,6 @@ from config.api import query_choice, query_int
 from . import sla, sla_report
 from .api import AlignmentList
 from .models import BusinessCalendar, GoalPeriod, SlaClock, SlaPolicy
-
-
-def _service(call):
-    try:
-        return call()
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
 
 
 class SlaCalendarOut(serializers.ModelSerializer):
@@ -150,9 +139,7 @@ class CalendarView(TenantAPIView):
     def patch(self, request):
         data = SlaCalendarIn(data=request.data)
         data.is_valid(raise_exception=True)
-        row = _service(
-            lambda: sla.calendar_update(actor=acting_user(request), data=dict(data.validated_data))
-        )
+        row = sla.calendar_update(actor=acting_user(request), data=dict(data.validated_data))
         return Response(SlaCalendarOut(row).data)
 
 
@@ -168,7 +155,7 @@ class PolicyListView(TenantServiceListCreateAPIView):
         return SlaPolicy.objects.all()
 
     def create_object(self, data, request):
-        return _service(lambda: sla.policy_save(actor=acting_user(request), data=data))
+        return sla.policy_save(actor=acting_user(request), data=data)
 
 
 class PolicyDetailView(TenantServiceDetailAPIView):
@@ -182,10 +169,10 @@ class PolicyDetailView(TenantServiceDetailAPIView):
         return SlaPolicy.objects.all()
 
     def update_object(self, obj, data, request):
-        _service(lambda: sla.policy_save(actor=acting_user(request), data=data, policy=obj))
+        sla.policy_save(actor=acting_user(request), data=data, policy=obj)
 
     def delete_object(self, obj, request) -> None:
-        _service(lambda: sla.policy_deactivate(actor=acting_user(request), policy=obj))
+        sla.policy_deactivate(actor=acting_user(request), policy=obj)
 
 
 STATES = ("running", "at_risk", "breached", "met")
