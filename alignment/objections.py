@@ -272,14 +272,11 @@ def digest(start: dt.date, end: dt.date) -> dict[str, list[str]]:
 def _owners(team: str) -> list[User]:
     from accounts.roles import Role
 
-    from .models import AlignmentSettings
-
     active = User.objects.filter(is_active=True)
     if team == MARKETING:
         return list(active.filter(roles__contains=[Role.MARKETING]))
     if team == PRODUCT:
-        settings = AlignmentSettings.objects.select_related("product_owner").filter(pk=1).first()
-        owner = settings.product_owner if settings else None
+        owner = product_owner()
         if owner is not None and owner.is_active:
             return [owner]
     return list(active.filter(roles__contains=[Role.LEADERSHIP]))  # pricing, the rest, and product unowned
@@ -320,3 +317,31 @@ def digest_send(*, month: dt.date) -> int:
             schema = connection.schema_name
             transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
         return len(notices)
+
+
+# --- Settings --------------------------------------------------------------------------------------------
+
+
+def product_owner() -> User | None:
+    """Who owns product objections, if anyone is named (one query; nothing is written)."""
+    from .models import AlignmentSettings
+
+    row = AlignmentSettings.objects.select_related("product_owner").filter(pk=1).first()
+    return row.product_owner if row else None
+
+
+@transaction.atomic
+def product_owner_set(*, actor: User | None, user: User | None):
+    """Name who owns product objections (None: leadership). Leadership and admins only."""
+    from django.core.exceptions import PermissionDenied
+
+    from .sla import can_manage
+
+    if actor is not None and not can_manage(actor):
+        raise PermissionDenied("Only leadership and admins name the product owner.")
+    if user is not None and not user.is_active:
+        raise ValidationError({"product_owner": ["Choose an active user of this workspace."]})
+    from .models import AlignmentSettings
+
+    row, _ = AlignmentSettings.objects.update_or_create(pk=1, defaults={"product_owner": user})
+    return row

@@ -50,6 +50,20 @@ class ObjectionForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
 
 
+class ProductOwnerForm(forms.Form):
+    product_owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— leadership", help_text="Who gets product objections"
+    )
+
+    def __init__(self, *args, **kwargs):
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["product_owner"].queryset = User.objects.filter(is_active=True).order_by(
+            "full_name", "id"
+        )
+
+
 class ObjectionsView(PortalView):
     area = Area.ALIGNMENT
 
@@ -57,6 +71,8 @@ class ObjectionsView(PortalView):
         return self.render_page(request, ObjectionForm())
 
     def post(self, request):
+        if request.POST.get("action") == "product_owner":
+            return self.product_owner(request)
         form = ObjectionForm(request.POST)
         if form.is_valid():
             try:
@@ -68,9 +84,29 @@ class ObjectionsView(PortalView):
                 return redirect(reverse("alignment:objections"))
         return self.render_page(request, form, status=400)
 
-    def render_page(self, request, form, *, status: int = 200):
+    def product_owner(self, request):
+        from django.core.exceptions import PermissionDenied
+
+        from ..sla import can_manage
+
+        if not can_manage(request.user):
+            raise PermissionDenied
+        form = ProductOwnerForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, ObjectionForm(), owner_form=form, status=400)
+        objections.product_owner_set(actor=request.user, user=form.cleaned_data["product_owner"])
+        messages.success(request, "Product owner saved.")
+        return redirect(reverse("alignment:objections"))
+
+    def render_page(self, request, form, *, owner_form=None, status: int = 200):
+        from ..sla import can_manage
+
         report = objections.gap_report()
+        owner = objections.product_owner()
         context = {
+            "product_owner": owner,
+            "can_manage": can_manage(request.user),
+            "owner_form": owner_form or ProductOwnerForm(initial={"product_owner": owner}),
             "backlog": report["backlog"],
             "covered": report["covered"],
             "taxonomy": Objection.objects.order_by("category", "name"),

@@ -132,3 +132,26 @@ def test_query_budgets_do_not_grow_with_logs(tenant_a):
             objections.objection_log(actor=None, objection=objection, deal=opportunity, note=str(i))
             objections.answer_add(actor=None, objection=other, content=factories.content())
     assert [queries(p) for p in paths] == few
+
+
+def test_leadership_names_the_product_owner_and_others_cannot(tenant_a):
+    from alignment.models import AlignmentSettings
+    from tests.conftest import user_in
+
+    with schema_context("alpha"):
+        owner = user_in("alpha", "admin")
+    for role in ("marketing", "sales"):
+        response = _post(login("alpha", role), PAGE, {"action": "product_owner", "product_owner": owner.pk})
+        assert response.status_code == 403, role
+    bad = _post(login("alpha", "leadership"), PAGE, {"action": "product_owner", "product_owner": "x"})
+    assert bad.status_code == 400
+    assert (
+        _post(
+            login("alpha", "leadership"), PAGE, {"action": "product_owner", "product_owner": owner.pk}
+        ).status_code
+        == 302
+    )
+    with schema_context("alpha"):
+        assert AlignmentSettings.objects.get(pk=1).product_owner_id == owner.pk
+    page = _get(login("alpha", "sales"), PAGE).content.decode()
+    assert 'data-testid="product-owner">Alice Admin' in page and 'data-testid="owner-form"' not in page
