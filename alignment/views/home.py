@@ -27,9 +27,37 @@ def _trend(figure: dict) -> None:
         figure["change_text"] += " (better)" if figure["good"] else " (worse)"
 
 
+def _attention() -> dict:
+    """What leadership should look at: goals at risk or off track, open SLA breaches, the top of the
+    objection backlog (a fixed number of queries)."""
+    from django.db.models import Q
+
+    from .. import goals, objections
+    from ..models import Goal, SlaClock
+
+    at_risk = list(
+        goals.goal_list()
+        .filter(status__in=[Goal.Status.AT_RISK, Goal.Status.OFF_TRACK])
+        .order_by("status", "-period_start", "name")[:8]
+    )
+    for goal in at_risk:
+        goal.period_text = goals.period_label(goal.period, goal.period_start)
+    open_breaches = Q(first_touch_at__isnull=True, first_touch_breached_at__isnull=False) | Q(
+        decided_at__isnull=True, decision_breached_at__isnull=False
+    )
+    breaches = SlaClock.objects.filter(open_breaches)
+    return {
+        "goals": at_risk,
+        "breach_count": breaches.count(),
+        "breaches": list(breaches.select_related("contact", "owner").order_by("-mql_at", "-id")[:5]),
+        "objections": objections.gap_report()["backlog"][:5],
+    }
+
+
 class HomeView(PortalView):
     """The alignment overview: this quarter's headline figures as stored, against last quarter, with links
-    to the joint reports. Two queries for the figures."""
+    to the joint reports; and what needs leadership's attention (goals at risk, SLA breaches, the top
+    objections). Two queries for the figures, five for the rest."""
 
     area = Area.ALIGNMENT
 
@@ -38,4 +66,5 @@ class HomeView(PortalView):
         for figure in summary["figures"]:
             figure["display"] = display(figure["value"], figure["unit"])
             _trend(figure)
-        return render(request, "alignment/home.html", {"summary": summary, "can_write": self.can_write()})
+        context = {"summary": summary, "can_write": self.can_write(), "attention": _attention()}
+        return render(request, "alignment/home.html", context)
