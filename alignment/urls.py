@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import goals, home, objections, reports, schedules, settings, sla
+from .views import goals, home, notifications, objections, reports, schedules, settings, sla
 
 app_name = "alignment"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     *goals.urlpatterns,
     *sla.urlpatterns,
     *objections.urlpatterns,
+    *notifications.urlpatterns,
 ]

@@ -58,6 +58,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Shared goals", "alignment:goals", "◎"),
             NavItem("SLA", "alignment:sla", "⏱"),
             NavItem("Objections", "alignment:objections", "⚑"),
+            NavItem("Notifications", "alignment:notifications", "✦"),
             NavItem("Joint report", "alignment:reports", "▦"),
             NavItem("Attribution", "alignment:report_attribution", "⋔"),
             NavItem("Lead quality", "alignment:report_lead_quality", "✓"),
