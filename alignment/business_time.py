@@ -81,6 +81,19 @@ class Calendar:
         """The calendar arguments of ``alignment_business_hours_in`` (after ``a`` and ``b``), in order."""
         return [self.time_zone, list(self.working_days), self.day_start, self.day_end, sorted(self.holidays)]
 
+    def sql_params(self) -> dict:
+        """The same arguments under the names ``HOURS_SQL`` binds."""
+        return dict(
+            zip(("tz", "days", "day_start", "day_end", "holidays"), self.sql_arguments(), strict=True)
+        )
+
+
+# The business hours from {a} to {b} (SQL expressions) on the calendar bound as ``Calendar.sql_params``.
+HOURS_SQL = (
+    "alignment_business_hours_in({a}, {b}, %(tz)s, %(days)s::int[], %(day_start)s::time, %(day_end)s::time,"
+    " %(holidays)s::date[])"
+)
+
 
 def _time_zone_error(name: object) -> str | None:
     if not isinstance(name, str) or name not in _known_time_zones():

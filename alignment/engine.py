@@ -182,12 +182,12 @@ class Batch:
     temporary table and their scope; ``store`` upserts them all and prunes the scope in two statements.
     A computation that reads a stored metric still pending has the batch stored first."""
 
-    def __init__(self, cursor, *, grain: str, definition: int, full: bool):
+    def __init__(self, cursor, *, grain: str, definition: int, full: bool, dead: int = 0):
         self.cursor, self.grain, self.definition, self.full = cursor, grain, definition, full
         self.metrics: set[str] = set()
         self.scope: tuple[list, list, list] = ([], [], [])
         self.rows = 0  # rows in the temporary table
-        self.dead = 0  # rows deleted from it since it was last truncated
+        self.dead = dead  # rows deleted from it since it was last truncated (carried from the last batch)
 
     def add(self, keys: list[str], dimensions: list[str], periods: list | None, rows: int, *, prune=True):
         """Values of ``keys`` added; with ``prune``, stored ones of their scope that were not are removed."""
@@ -259,13 +259,8 @@ def params_of(definition: DefinitionVersion) -> dict:
     floor uses them too)."""
     from .sla import calendar
 
-    tz, days, day_start, day_end, holidays = calendar().sql_arguments()
     return {
-        "tz": tz,
-        "days": days,
-        "day_start": day_start,
-        "day_end": day_end,
-        "holidays": holidays,
+        **calendar().sql_params(),
         "definition": definition.pk,
         "cohort_days": definition.cohort_window_days,
         "influence_days": definition.influence_lookback_days,
@@ -329,53 +324,52 @@ def fill_segments(cursor, table: str = "_alignment_segments", *, active: str | N
         )
 
 
+def _span(cursor, days: list, known: dict, reads) -> tuple | None:
+    """The date range of every period this incremental run computes from the facts, at any granularity,
+    for the computations ``reads(comp)`` picks (merged: a superset is harmless); None when there is none."""
+    ranges = [
+        periods[1:]
+        for grain in registry.GRANULARITIES
+        for comp in COMPUTATIONS
+        if reads(comp)
+        and _direct(comp, grain)  # values rolled up from stored finer ones read no facts
+        and (periods := _periods(cursor, grain, days, comp.reach, known)) is not None
+    ]
+    return (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+
+
 def _active_contacts(cursor, days: list, known: dict) -> str:
     """Fill ``_alignment_active`` with the contacts whose facts the segment computations of this
-    incremental run read (every granularity's range, merged: a superset is harmless); returns its name."""
-    ranges, sources = [], []
-    for grain in registry.GRANULARITIES:
-        for comp in COMPUTATIONS:
-            source = getattr(comp, "segment_contacts", "")
-            if not source or not _direct(comp, grain):
-                continue  # values rolled up from finer stored ones need no membership
-            periods = _periods(cursor, grain, days, comp.reach, known)
-            if periods is not None:
-                ranges.append(periods[1:])
-                if source not in sources:
-                    sources.append(source)
+    incremental run read; returns its name."""
+    sources = list(
+        dict.fromkeys(c.segment_contacts for c in COMPUTATIONS if getattr(c, "segment_contacts", ""))
+    )
+    span = _span(cursor, days, known, lambda comp: getattr(comp, "segment_contacts", ""))
     cursor.execute("TRUNCATE _alignment_active")
-    if ranges:
-        since, until = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    if span is not None:
         union = "\nUNION\n".join(sources)
-        range_ = {"since": since, "until": until}
-        cursor.execute(f"INSERT INTO _alignment_active (contact_id) {union}", range_)  # noqa: S608
+        cursor.execute(  # noqa: S608 - constants of engine_sql
+            f"INSERT INTO _alignment_active (contact_id) {union}", {"since": span[0], "until": span[1]}
+        )
     cursor.execute("ANALYZE _alignment_active")
     return "_alignment_active"
 
 
 def _fill_facts(cursor, facts: q.Facts, *, days: list | None, known: dict, params: dict) -> None:
     """Write ``facts`` for every period the run asks of the computations reading them, at any granularity
-    (the range they span together); every fact on a full run."""
+    (the range they span together); every fact on a full run. Called for a computation with periods to
+    compute, so the range is never empty."""
     since = until = None
     if days is not None:
-        ranges = [
-            _periods(cursor, grain, days, comp.reach, known)
-            for grain in registry.GRANULARITIES
-            for comp in COMPUTATIONS
-            if getattr(comp, "facts", None) == facts and _direct(comp, grain)
-        ]
-        ranges = [r for r in ranges if r is not None]
-        if not ranges:
-            return
-        since, until = min(r[1] for r in ranges), max(r[2] for r in ranges)
+        since, until = _span(cursor, days, known, lambda comp: getattr(comp, "facts", None) == facts)
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {facts.table} ({facts.columns}) ON COMMIT DROP")
     cursor.execute(f"TRUNCATE {facts.table}")
     cursor.execute(f"INSERT INTO {facts.table} {facts.select}", {**params, "since": since, "until": until})  # noqa: S608
 
 
-def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int:
-    """Recompute every metric for the periods the dirty days reach (every period when ``days`` is None)."""
-    params = params_of(definition)
+def _compute(cursor, *, definition: DefinitionVersion, params: dict, days: list | None) -> int:
+    """Recompute every metric for the periods the dirty days reach (every period when ``days`` is None);
+    ``params`` are the definition's and the calendar's (``params_of``)."""
     written = 0
     known: dict = {}  # (granularity, reach) -> periods, asked once per run
     segments_filled = False  # filled on first use: a run whose dirty days reach no segment metric skips it
@@ -383,8 +377,7 @@ def _compute(cursor, *, definition: DefinitionVersion, days: list | None) -> int
     cursor.execute("TRUNCATE _alignment_values")
     dead = 0  # rows deleted from the temporary table since it was last truncated, carried across batches
     for grain in registry.GRANULARITIES:
-        batch = Batch(cursor, grain=grain, definition=definition.pk, full=days is None)
-        batch.dead = dead
+        batch = Batch(cursor, grain=grain, definition=definition.pk, full=days is None, dead=dead)
         for index, comp in enumerate(COMPUTATIONS):
             keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
             if not keys:
@@ -473,13 +466,14 @@ def run(*, full: bool = False) -> EngineRun | None:
             return record  # nothing changed: nothing to store
         cursor.execute(TEMP_TABLES)
         cursor.execute("TRUNCATE _alignment_credit_changes")  # a run in an outer transaction reuses it
+        params = params_of(definition)
         written = 0
         if full or deals:
-            written += recompute_credits(cursor, params=params_of(definition), deals=None if full else deals)
+            written += recompute_credits(cursor, params=params, deals=None if full else deals)
         if full:
             cursor.execute("ANALYZE alignment_attributioncredit")
-        if full or days or deals:  # changed credits change attributed sums without a dirty day
-            written += _compute(cursor, definition=definition, days=None if full else days)
+        # changed credits change attributed sums even without a dirty day
+        written += _compute(cursor, definition=definition, params=params, days=None if full else days)
         record.values_written = written
         record.finished_at = timezone.now()
         record.save()

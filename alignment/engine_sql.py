@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import registry
+from .business_time import HOURS_SQL
 from .models import AttributionModel
 
 NONE = "none"  # the dimension value of facts without one (a lead with no campaign)
@@ -365,16 +366,12 @@ DECISIONS = Computation(
 
 # Speed to lead: from an MQL entry to the first sales activity done on the contact (within W), in business
 # hours on the workspace's business calendar (``%(tz)s`` ... ``%(holidays)s``: ``alignment.sla.calendar``).
-BUSINESS_HOURS = (
-    "alignment_business_hours_in({a}, {b}, %(tz)s, %(days)s::int[], %(day_start)s::time, %(day_end)s::time,"
-    " %(holidays)s::date[])"
-)
 SPEED_FACTS = Facts(
     table="_alignment_speed",
     columns="at timestamptz, channel text, owner_id bigint, hours numeric",
     select="""
         SELECT t.at, cp.channel, f.owner_id, """
-    + BUSINESS_HOURS.format(a="t.at", b="f.done_at")
+    + HOURS_SQL.format(a="t.at", b="f.done_at")
     + """
         FROM marketing_stagetransition t
         JOIN marketing_contact c ON c.id = t.contact_id

@@ -15,7 +15,6 @@ track beyond.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -27,11 +26,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from config.validation import is_id
 
 from . import registry
 from .models import DefinitionVersion, Goal, GoalPeriod, MetricValue, Notification
-
-logger = logging.getLogger(__name__)
+from .notices import send as send_notices
+from .reports.base import ADDITIVE as SUMS
+from .reports.base import RATIO_OF_SUMS
+from .reports.filters import period_label as report_period_label
+from .reports.filters import period_of as report_period_of
+from .reports.filters import shift
 
 AT_RISK_MARGIN = Decimal("0.10")
 MAX_TARGET = Decimal("1e13")
@@ -44,42 +48,24 @@ PER_MODEL = frozenset(k for k, m in registry.REGISTRY.items() if "per attributio
 SETTLE = dt.timedelta(days=31)
 
 
-def _engine_kinds() -> tuple[frozenset[str], frozenset[str]]:
-    """(cumulative, additive): sums and counts the engine stores without a denominator, and every metric
-    whose stored values add up over periods (those plus rates of summed numerators and denominators)."""
-    from . import engine
-    from . import engine_sql as q
-
-    cumulative, additive = set(), set()
-    for comp in engine.COMPUTATIONS:
-        if isinstance(comp, q.Computation):
-            for key, (numerator, denominator, _) in comp.select.items():
-                if numerator != "NULL":
-                    additive.add(key)
-                    if denominator == "NULL":
-                        cumulative.add(key)
-    return frozenset(cumulative), frozenset(additive)
-
-
-CUMULATIVE, ADDITIVE = _engine_kinds()
+# Counts and sums accumulate over a period (the pace line runs from 0); with the rates of summed numerators
+# and denominators they add up over periods (a year from its quarters): the reports' definitions.
+CUMULATIVE = SUMS
+YEARLY = SUMS | RATIO_OF_SUMS
 
 
 # --- Periods ---------------------------------------------------------------------------------------------
 
 
 def period_end(period: str, start: dt.date) -> dt.date:
-    months = {GoalPeriod.MONTH: 1, GoalPeriod.QUARTER: 3, GoalPeriod.YEAR: 12}[period]
-    index = start.year * 12 + start.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+    if period == GoalPeriod.YEAR:
+        return dt.date(start.year + 1, 1, 1)
+    return shift(start, GRAIN[period], 1)
 
 
 def period_of(period: str, day: dt.date) -> dt.date:
     """The start of the ``period`` holding ``day``."""
-    if period == GoalPeriod.MONTH:
-        return day.replace(day=1)
-    if period == GoalPeriod.QUARTER:
-        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return dt.date(day.year, 1, 1)
+    return dt.date(day.year, 1, 1) if period == GoalPeriod.YEAR else report_period_of(day, GRAIN[period])
 
 
 def elapsed(period: str, start: dt.date, now: dt.datetime) -> Decimal:
@@ -91,11 +77,7 @@ def elapsed(period: str, start: dt.date, now: dt.datetime) -> Decimal:
 
 
 def period_label(period: str, start: dt.date) -> str:
-    if period == GoalPeriod.MONTH:
-        return start.strftime("%b %Y")
-    if period == GoalPeriod.QUARTER:
-        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
-    return str(start.year)
+    return str(start.year) if period == GoalPeriod.YEAR else report_period_label(start, GRAIN[period])
 
 
 # --- Status ----------------------------------------------------------------------------------------------
@@ -217,7 +199,7 @@ def metric_choices(period: str | None = None) -> list[tuple[str, str]]:
 def _supports(metric: str, period: str) -> bool:
     periods = registry.REGISTRY[metric].periods
     if period == GoalPeriod.YEAR:
-        return registry.QUARTER in periods and metric in ADDITIVE
+        return registry.QUARTER in periods and metric in YEARLY
     return GRAIN[period] in periods
 
 
@@ -302,7 +284,7 @@ def _clean(data: dict, goal: Goal | None) -> dict:
     parent_goal = None
     if parent not in (None, ""):
         parent_id = parent.pk if isinstance(parent, Goal) else parent
-        parent_goal = Goal.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
+        parent_goal = Goal.objects.filter(pk=parent_id).first() if is_id(str(parent_id)) else None
         if parent_goal is None:
             errors["parent"] = ["No goal with this id."]
         elif goal is not None and _descends(parent_goal, goal):
@@ -351,7 +333,7 @@ def _owners(raw, errors: dict) -> list[User] | None:
     ids = []
     for item in raw:
         pk = item.pk if isinstance(item, User) else item
-        if not str(pk).isdigit():
+        if not is_id(str(pk)):
             errors["owners"] = ["Give user ids."]
             return None
         ids.append(int(pk))
@@ -436,84 +418,42 @@ def goals_refresh(*, goals: list[Goal] | None = None, now: dt.datetime | None = 
     changed = []
     for goal in goals:
         result = evaluate(goal, progress(goal, stored), now)
-        moved = result.status != goal.status and goal.evaluated_at is not None
-        goal.actual, goal.expected, goal.evaluated_at = result.actual, result.expected, now
-        fields = ["actual", "expected", "evaluated_at"]
         if result.status != goal.status:
+            if goal.evaluated_at is not None:  # a first evaluation tells nobody
+                changed.append(goal)
             goal.status, goal.status_changed_at = result.status, now
-            fields += ["status", "status_changed_at"]
-        goal.save(update_fields=fields)
-        if moved:
-            changed.append(goal)
+        goal.actual, goal.expected, goal.evaluated_at = result.actual, result.expected, now
+    Goal.objects.bulk_update(goals, ["actual", "expected", "evaluated_at", "status", "status_changed_at"])
     if changed:
         _notify_status(changed)
     return changed
 
 
 def _notify_status(goals: list[Goal]) -> None:
-    from .tasks import email_notifications
-
-    notices = []
-    for goal in goals:
-        label = Goal.Status(goal.status).label.lower()
-        for owner in goal.owners.all():
-            notices.append(
-                Notification(
-                    user=owner,
-                    kind="goal_status",
-                    title=f"Goal '{goal.name}' is {label}",
-                    body=(
-                        f"{registry.REGISTRY[goal.metric].label}, "
-                        f"{period_label(goal.period, goal.period_start)}: "
-                        f"{_number(goal.actual)} against {_number(goal.expected)} expected by now "
-                        f"(target {_number(goal.target)})."
-                    ),
-                    link=reverse("alignment:goal", args=[goal.pk]),
-                )
+    send_notices(
+        [
+            Notification(
+                user=owner,
+                kind="goal_status",
+                title=f"Goal '{goal.name}' is {Goal.Status(goal.status).label.lower()}",
+                body=(
+                    f"{registry.REGISTRY[goal.metric].label}, "
+                    f"{period_label(goal.period, goal.period_start)}: "
+                    f"{_number(goal.actual)} against {_number(goal.expected)} expected by now "
+                    f"(target {_number(goal.target)})."
+                ),
+                link=reverse("alignment:goal", args=[goal.pk]),
             )
-    created = Notification.objects.bulk_create(notices)
-    ids = [n.pk for n in created]
-    if ids:
-        from django.db import connection
-
-        from config.celery import send_to_tenant
-
-        schema = connection.schema_name
-        transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+            for goal in goals
+            for owner in goal.owners.all()
+        ]
+    )
 
 
 def _number(value: Decimal | None) -> str:
     if value is None:
         return "no data"
     return f"{value.normalize():,f}" if value == value.to_integral() else f"{value:,.2f}"
-
-
-def notifications_email(*, ids: list[int]) -> int:
-    """E-mail the notices ``ids`` not e-mailed yet, each claimed first so a retried task sends it once.
-    Returns how many went out."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from .report_email import _workspace
-
-    name, _, host = _workspace()
-    port = settings.TANDEM_URL_PORT
-    base = f"{settings.TANDEM_URL_SCHEME}://{host}{f':{port}' if port else ''}"
-    sent = 0
-    for notice in Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related("user"):
-        claimed = Notification.objects.filter(pk=notice.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed or not notice.user.is_active:
-            continue
-        send_mail(
-            subject=f"[{name}] {notice.title}",
-            message=f"{notice.body}\n\n{base}{notice.link}\n",
-            from_email=None,
-            recipient_list=[notice.user.email],
-        )
-        sent += 1
-    return sent
 
 
 # --- The reverse funnel ----------------------------------------------------------------------------------
@@ -623,7 +563,9 @@ def weekly_gap(goal: Goal, now: dt.datetime | None = None) -> list[Week]:
                 granularity=registry.DAY, period_start__gte=goal.period_start, period_start__lt=end
             ).values_list("period_start", "value")
         )
-    else:
+    elif (
+        goal.metric not in CUMULATIVE
+    ):  # a level: the week's own stored value (a sum not stored daily has none)
         stored_weeks = dict(
             base.filter(granularity=registry.WEEK, period_start__in=weeks).values_list(
                 "period_start", "value"

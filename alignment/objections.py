@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .models import Objection, ObjectionAnswer, ObjectionCategory, ObjectionComment, ObjectionLog
+from .notices import send as send_notices
 
 MAX_NOTE = 5000
 WINDOW = dt.timedelta(days=365)
@@ -308,14 +309,7 @@ def digest_send(*, month: dt.date) -> int:
                         link="/alignment/objections/",
                     )
                 )  # fmt: skip
-        if notices:
-            from config.celery import send_to_tenant
-
-            from .tasks import email_notifications
-
-            ids = [n.pk for n in Notification.objects.bulk_create(notices)]
-            schema = connection.schema_name
-            transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+        send_notices(notices)
         return len(notices)
 
 

@@ -180,9 +180,14 @@ def _workspace() -> tuple[str, str, str]:
     return tenant.name, tenant.slug, workspace_host(tenant.slug)
 
 
-def report_link(host: str) -> str:
+def link_on(host: str, path: str) -> str:
+    """An absolute link to ``path`` on the workspace's ``host`` (as ``_workspace`` gives it)."""
     port = settings.TANDEM_URL_PORT
-    return f"{settings.TANDEM_URL_SCHEME}://{host}{f':{port}' if port else ''}{REPORT_PATH}"
+    return f"{settings.TANDEM_URL_SCHEME}://{host}{f':{port}' if port else ''}{path}"
+
+
+def report_link(host: str) -> str:
+    return link_on(host, REPORT_PATH)
 
 
 def build_report(*, frequency: str, today: dt.date | None = None) -> Report:

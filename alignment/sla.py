@@ -27,13 +27,16 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 
-from .business_time import Calendar
+from .business_time import HOURS_SQL, Calendar
 from .models import BusinessCalendar, Notification, SlaClock, SlaPolicy
+from .notices import send as send_notices
+from .schedules import can_manage  # leadership and admins set the calendar and the policies too
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +96,9 @@ def calendar_update(*, data: dict, actor: User | None = None) -> BusinessCalenda
 
 # --- The clocks ------------------------------------------------------------------------------------------
 
-HOURS = "alignment_business_hours_in({a}, {b}, %(tz)s, %(days)s, %(day_start)s, %(day_end)s, %(holidays)s)"
-
 
 def _hours(a: str, b: str) -> str:
-    return HOURS.format(a=a, b=b)
+    return HOURS_SQL.format(a=a, b=b)
 
 
 # New MQL entries get a clock under the most specific active policy: a segment the contact is in (the
@@ -211,10 +212,7 @@ def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
     from .engine import fill_segments
 
     now = now or timezone.now()
-    params = {"now": now, "since": now - HORIZON}
-    cal = calendar()
-    tz, days, day_start, day_end, holidays = cal.sql_arguments()
-    params.update(tz=tz, days=days, day_start=day_start, day_end=day_end, holidays=holidays)
+    params = {"now": now, "since": now - HORIZON, **calendar().sql_params()}
     result = CheckResult()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -264,13 +262,14 @@ def _notify(warned: list, breached: list, escalated: list[int]) -> int:
                 _notice(clock.owner, "sla_at_risk", f"SLA at risk: {_what(clock, side)}", clock, link)
             )
     reassigned = 0
+    leads_of = _team_leads({clocks[pk].owner_id for pk, _ in breached if clocks[pk].owner_id})
     for pk, side in breached:
         clock = clocks[pk]
         title = f"SLA breached: {_what(clock, side)}"
-        leads = _team_leads(clock.owner)
+        leads = leads_of.get(clock.owner_id, [])
         for user in [clock.owner, *leads] if clock.owner else []:
             notices.append(_notice(user, "sla_breached", title, clock, link))
-        if not leads or clock.owner is None:
+        if not leads:
             notices += [_notice(user, "sla_breached", title, clock, link) for user in leadership]
         if clock.policy is not None and clock.policy.reassign_on_breach and _reassign(clock):
             reassigned += 1
@@ -278,7 +277,7 @@ def _notify(warned: list, breached: list, escalated: list[int]) -> int:
         clock = clocks[pk]
         title = f"SLA breach still open: {clock.contact}"
         notices += [_notice(user, "sla_escalated", title, clock, link) for user in leadership]
-    _send(notices)
+    send_notices(notices)
     return reassigned
 
 
@@ -293,18 +292,20 @@ def _notice(user: User, kind: str, title: str, clock: SlaClock, link: str) -> No
     return Notification(user=user, kind=kind, title=title[:200], body=body, link=link)
 
 
-def _team_leads(owner: User | None) -> list[User]:
-    if owner is None:
-        return []
+def _team_leads(owners: set[int]) -> dict[int, list[User]]:
+    """The active leads of each owner's teams (not the owner), in one query."""
     from sales.models import Team
 
-    return [
-        team.lead
-        for team in Team.objects.filter(members=owner, lead__isnull=False, lead__is_active=True)
-        .select_related("lead")
-        .order_by("id")
-        if team.lead_id != owner.pk
-    ]
+    leads: dict[int, list[User]] = {}
+    rows = (
+        Team.members.through.objects.filter(user_id__in=owners, team__lead__is_active=True)
+        .select_related("team__lead")
+        .order_by("team_id")
+    )
+    for row in rows:
+        if row.team.lead_id != row.user_id:
+            leads.setdefault(row.user_id, []).append(row.team.lead)
+    return leads
 
 
 def _reassign(clock: SlaClock) -> bool:
@@ -328,31 +329,20 @@ def _reassign(clock: SlaClock) -> bool:
     return user.pk != clock.owner_id
 
 
-def _send(notices: list[Notification]) -> None:
-    if not notices:
-        return
-    from config.celery import send_to_tenant
-
-    from .tasks import email_notifications
-
-    created = Notification.objects.bulk_create(notices)
-    ids = [n.pk for n in created]
-    schema = connection.schema_name
-    transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+def open_breaches() -> QuerySet[SlaClock]:
+    """Clocks breached on a side whose step is still not done."""
+    return SlaClock.objects.filter(
+        Q(first_touch_at__isnull=True, first_touch_breached_at__isnull=False)
+        | Q(decided_at__isnull=True, decision_breached_at__isnull=False)
+    )
 
 
 # --- Policies --------------------------------------------------------------------------------------------
 
-MANAGERS = frozenset({Role.ADMIN, Role.LEADERSHIP})
 POLICY_FIELDS = (
     "name", "segment", "team", "first_touch_hours", "decision_hours", "at_risk_share", "escalate_after_hours",
     "reassign_on_breach", "mql_commitment", "commitment_period", "min_acceptance_rate",
 )  # fmt: skip
-
-
-def can_manage(user) -> bool:
-    """Leadership and admins set the calendar and the policies; everyone reads them."""
-    return isinstance(user, User) and user.is_active and bool(MANAGERS & set(user.roles))
 
 
 def _policy_errors(policy: SlaPolicy) -> dict[str, list[str]]:

@@ -14,11 +14,13 @@ from decimal import Decimal
 from django.db import connection
 
 from . import registry
+from .business_time import HOURS_SQL
 from .goals import period_end
 from .models import GoalPeriod, MetricValue, SlaPolicy
 from .sla import calendar
 
-SALES_SIDE = """
+SALES_SIDE = (
+    """
 SELECT {key} AS key, GROUPING({key}) = 1 AS is_total,
        count(*) AS mqls,
        count(*) FILTER (WHERE k.first_touch_at IS NOT NULL AND k.first_touch_breached_at IS NULL)
@@ -27,14 +29,16 @@ SELECT {key} AS key, GROUPING({key}) = 1 AS is_total,
        count(*) FILTER (WHERE k.decided_at IS NOT NULL AND k.decision_breached_at IS NULL) AS decision_met,
        count(*) FILTER (WHERE k.decision_breached_at IS NOT NULL) AS decision_breached,
        count(*) FILTER (WHERE k.escalation_level >= 2) AS escalated,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY alignment_business_hours_in(
-           k.mql_at, k.first_touch_at, %(tz)s, %(days)s, %(day_start)s, %(day_end)s, %(holidays)s
-       )) FILTER (WHERE k.first_touch_at IS NOT NULL) AS median_touch_hours
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY """
+    + HOURS_SQL.format(a="k.mql_at", b="k.first_touch_at")
+    + """)
+           FILTER (WHERE k.first_touch_at IS NOT NULL) AS median_touch_hours
 FROM alignment_slaclock k
 {join}
 WHERE k.mql_at >= %(start)s AND k.mql_at < %(end)s
 GROUP BY GROUPING SETS ({sets})
 """
+)
 
 
 @dataclass
@@ -70,11 +74,7 @@ def sales_side(start: dt.date, end: dt.date) -> dict[str, list[SideRow]]:
     from accounts.models import User
     from sales.models import Team
 
-    tz, days, day_start, day_end, holidays = calendar().sql_arguments()
-    params = {
-        "start": start, "end": end, "tz": tz, "days": days, "day_start": day_start, "day_end": day_end,
-        "holidays": holidays,
-    }  # fmt: skip
+    params = {"start": start, "end": end, **calendar().sql_params()}
     result: dict[str, list[SideRow]] = {}
     with connection.cursor() as cursor:
         cursor.execute(SALES_SIDE.format(key="k.owner_id", join="", sets="(k.owner_id), ()"), params)
@@ -94,21 +94,16 @@ def sales_side(start: dt.date, end: dt.date) -> dict[str, list[SideRow]]:
     rows, total = [], None
     for key, is_total, *counts in reps:
         if is_total:
-            total = _labelled(SideRow(None, "", *counts), "Workspace")
+            total = SideRow(None, "Workspace", *counts)
         else:
-            rows.append(_labelled(SideRow(key, "", *counts), names.get(key, "No owner")))
+            rows.append(SideRow(key, names.get(key, "No owner"), *counts))
     rows.sort(key=lambda r: (r.key is None, r.label.lower()))
     result["reps"] = ([total] if total else []) + rows
     result["teams"] = sorted(
-        (_labelled(SideRow(key, "", *counts), team_names.get(key, "?")) for key, _, *counts in teams),
+        (SideRow(key, team_names.get(key, "?"), *counts) for key, _, *counts in teams),
         key=lambda r: r.label,
     )
     return result
-
-
-def _labelled(row: SideRow, label: str) -> SideRow:
-    row.label = label
-    return row
 
 
 @dataclass

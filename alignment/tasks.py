@@ -66,9 +66,9 @@ def objection_digest(*, tenant_schema: str) -> int:
     autoretry_for=(OSError,),
 )
 def email_notifications(*, tenant_schema: str, ids: list[int]) -> int:
-    from .goals import notifications_email
+    from .notices import email
 
-    return notifications_email(ids=ids)
+    return email(ids=ids)
 
 
 from . import report_tasks  # noqa: E402,F401  (the scheduled report's task registers with the app)

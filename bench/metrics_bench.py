@@ -192,9 +192,8 @@ class StatementClock:
         for comp in engine.COMPUTATIONS:
             for grain in registry.GRANULARITIES:
                 keys = [k for k in comp.keys if grain in registry.REGISTRY[k].periods]
-                rolled = engine._rolled_up(comp, grain, keys)
                 # the statement for every key (as a full run at the day grain) and for those not rolled up
-                for chosen in {tuple(keys), tuple(k for k in keys if k not in rolled)}:
+                for chosen in {tuple(keys), tuple(engine._direct(comp, grain))}:
                     if not chosen:
                         continue
                     try:

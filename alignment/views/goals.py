@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -127,18 +128,16 @@ class GoalsView(PortalView):
 
     def render_list(self, request, form, *, status: int = 200):
         status_filter = request.GET.get("status", "")
-        rows = list(goals.goal_list())
+        rows = goals.goal_list()
         if status_filter in Goal.Status.values:
-            rows = [g for g in rows if g.status == status_filter]
-        tree = [(_decorate(goal), depth) for goal, depth in goals.goal_tree(rows)]
-        counts = {s: sum(1 for g, _ in tree if g.status == s) for s in Goal.Status.values}
+            rows = rows.filter(status=status_filter)
+        tree = [(_decorate(goal), depth) for goal, depth in goals.goal_tree(list(rows))]
         context = {
             "tree": tree,
             "form": form,
             "can_write": self.can_write(),
             "statuses": Goal.Status.choices,
             "status_filter": status_filter,
-            "counts": counts,
         }
         return render(request, "alignment/goals/list.html", context, status=status)
 
@@ -246,28 +245,32 @@ class GoalPlanView(GoalView):
         if not chosen:
             messages.error(request, "Tick at least one proposed sub-goal.")
             return redirect(reverse("alignment:goal", args=[goal.pk]))
-        owners = [u.pk for u in goal.owners.all()]
-        period = goals.period_label(goal.period, goal.period_start)
         try:
-            for proposal in chosen:
-                goals.goal_create(
-                    actor=request.user,
-                    data={
-                        "name": f"{registry.REGISTRY[proposal.metric].label} {period}",
-                        "metric": proposal.metric,
-                        "period": goal.period,
-                        "period_start": goal.period_start,
-                        "target": proposal.target,
-                        "owners": owners,
-                        "parent": goal.pk,
-                        "description": f"Planned from '{goal.name}': {proposal.note}.",
-                    },
-                )
+            with transaction.atomic():  # all the ticked sub-goals, or none
+                self.create(request, goal, chosen)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(reverse("alignment:goal", args=[goal.pk]))
         messages.success(request, f"{len(chosen)} sub-goal(s) created from the plan.")
         return redirect(reverse("alignment:goal", args=[goal.pk]))
+
+    def create(self, request, goal: Goal, chosen: list) -> None:
+        owners = [u.pk for u in goal.owners.all()]
+        period = goals.period_label(goal.period, goal.period_start)
+        for proposal in chosen:
+            goals.goal_create(
+                actor=request.user,
+                data={
+                    "name": f"{registry.REGISTRY[proposal.metric].label} {period}",
+                    "metric": proposal.metric,
+                    "period": goal.period,
+                    "period_start": goal.period_start,
+                    "target": proposal.target,
+                    "owners": owners,
+                    "parent": goal.pk,
+                    "description": f"Planned from '{goal.name}': {proposal.note}.",
+                },
+            )
 
 
 urlpatterns = [

@@ -30,10 +30,9 @@ def _trend(figure: dict) -> None:
 def _attention() -> dict:
     """What leadership should look at: goals at risk or off track, open SLA breaches, the top of the
     objection backlog (a fixed number of queries)."""
-    from django.db.models import Q
 
-    from .. import goals, objections
-    from ..models import Goal, SlaClock
+    from .. import goals, objections, sla
+    from ..models import Goal
 
     at_risk = list(
         goals.goal_list()
@@ -42,10 +41,7 @@ def _attention() -> dict:
     )
     for goal in at_risk:
         goal.period_text = goals.period_label(goal.period, goal.period_start)
-    open_breaches = Q(first_touch_at__isnull=True, first_touch_breached_at__isnull=False) | Q(
-        decided_at__isnull=True, decision_breached_at__isnull=False
-    )
-    breaches = SlaClock.objects.filter(open_breaches)
+    breaches = sla.open_breaches()
     return {
         "goals": at_risk,
         "breach_count": breaches.count(),

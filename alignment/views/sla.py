@@ -9,7 +9,6 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from accounts.roles import Area
 
 from .. import sla, sla_report
 from ..business_time import add_business_hours
-from ..models import GoalPeriod, SlaClock, SlaPolicy
+from ..models import GoalPeriod, SlaPolicy
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
@@ -81,12 +80,9 @@ class SlaView(PortalView):
         month = self.month()
         start, end = sla_report.month_range(month)
         cal = sla.calendar()
-        still_open = Q(first_touch_at__isnull=True, first_touch_breached_at__isnull=False) | Q(
-            decided_at__isnull=True, decision_breached_at__isnull=False
-        )
         page = ListPage(
             request,
-            SlaClock.objects.filter(still_open).select_related("contact", "owner"),
+            sla.open_breaches().select_related("contact", "owner"),
             sorts={"new": ("-mql_at", "-id")},
             default="new",
         )

@@ -157,7 +157,7 @@ def test_an_unowned_breach_goes_to_leadership_and_a_breach_can_reassign(berlin):
     person.refresh_from_db()
     assert person.owner == other  # dealt to the next member of Sara's team
     assert ("leo@alpha.example", "SLA breached") in notices("sla_breached")
-    assert orphan.pk
+    assert SlaClock.objects.get(contact=orphan).first_touch_breached_at is not None  # unowned, breached too
 
 
 @pytest.mark.parametrize(
