@@ -47,8 +47,12 @@ COMPUTATIONS: list = [
     q.by_team(q.DECISIONS, "d.decided_by_id"),
     q.SPEED,
     q.by_team(q.SPEED, "x.owner_id"),
+    q.SLA,
+    q.by_team(q.SLA, "k.owner_id"),
+    q.FEEDBACK,
     q.CLOSED,
     q.by_team(q.CLOSED, "dl.owner_id", [k for k in q.CLOSED.select if k != "lead_to_close_median"]),
+    q.OBJECTION_IMPACT,
     q.WIN_COHORT,
     q.by_team(q.WIN_COHORT, "dl.owner_id"),
     q.CREATED,
@@ -90,6 +94,11 @@ COMPUTATIONS: list = [
     q.PAYBACK,
     q.LTV,
     q.QUALITY,
+    # The scorecard: from the stored values of every metric above (goals may name any of them).
+    q.MARKETING_SLA,
+    q.GOAL_ATTAINMENT,
+    q.PIPELINE_COVERAGE,
+    q.SCORE,
 ]
 
 COMPUTED = {key for comp in COMPUTATIONS for key in comp.keys}
@@ -274,6 +283,12 @@ def params_of(definition: DefinitionVersion) -> dict:
         "w_sql": definition.quality_weight_sql_rate,
         "w_win": definition.quality_weight_win_rate,
         "w_size": definition.quality_weight_deal_size,
+        "s_sla": definition.score_weight_sla,
+        "s_acceptance": definition.score_weight_acceptance,
+        "s_loss": definition.score_weight_loss_reasons,
+        "s_feedback": definition.score_weight_feedback,
+        "s_goals": definition.score_weight_goals,
+        "s_attribution": definition.score_weight_attribution,
     }
 
 

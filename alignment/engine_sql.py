@@ -400,6 +400,9 @@ SPEED = Computation(
 # --- Deals --------------------------------------------------------------------------------------------
 
 WON = "dl.status = 'won'"
+LOST = "dl.status = 'lost'"
+# A structured loss reason: one of the workspace's listed reasons, in a category that routes somewhere.
+STRUCTURED = f"{LOST} AND dl.loss_reason_id IS NOT NULL AND dl.loss_category NOT IN ('', 'other')"
 CYCLE = days_between("dl.closed_at", "dl.created_at")
 CLOSED = Computation(
     name="closed deals",
@@ -427,6 +430,9 @@ CLOSED = Computation(
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY "
             + days_between("dl.closed_at", "ld.lead_at")
             + f") FILTER (WHERE {WON} AND ld.lead_at IS NOT NULL)"
+        ),
+        "loss_reason_coverage": _rate(
+            f"COUNT(*) FILTER (WHERE {STRUCTURED})", f"COUNT(*) FILTER (WHERE {LOST})"
         ),
     },
 )
@@ -465,6 +471,7 @@ CREATED = Computation(
             "COALESCE(SUM(dl.amount) FILTER (WHERE dl.source_campaign_id IS NOT NULL), 0)"
         ),
         "marketing_influenced_pipeline": _count("COALESCE(SUM(dl.amount) FILTER (WHERE inf.touched), 0)"),
+        "attribution_coverage": _rate("COUNT(*) FILTER (WHERE inf.touched)", "COUNT(*)"),
     },
 )
 
@@ -965,4 +972,254 @@ QUALITY = Statement(
     total=False,
     reads=tuple(metric for metric, _ in QUALITY_PARTS),
     template=_quality_sql(),
+)
+
+
+# --- The alignment scorecard: the SLA, the objection loop, goals and the score ----------------------------
+
+# The sales side of the SLA from its clocks, placed by the MQL entry: a step is met once done without a
+# breach and breached once the breach was raised (a late step counts as breached); a running clock counts
+# in neither until then.
+SLA_STEPS = {"first_touch": "first_touch_at", "decision": "decided_at"}
+
+
+def _sla_rate(side: str) -> tuple[str, str, str]:
+    met = f"k.{SLA_STEPS[side]} IS NOT NULL AND k.{side}_breached_at IS NULL"
+    due = f"({met}) OR k.{side}_breached_at IS NOT NULL"
+    return _rate(f"COUNT(*) FILTER (WHERE {met})", f"COUNT(*) FILTER (WHERE {due})")
+
+
+SLA = Computation(
+    name="SLA clocks",
+    ts="k.mql_at",
+    source="alignment_slaclock k",
+    dimensions={registry.REP: "k.owner_id"},
+    select={"sla_attainment": _sla_rate("first_touch"), "sla_decision_attainment": _sla_rate("decision")},
+)
+
+# Objections logged in P whose objection has an answering asset now (linking one closes every log of it).
+FEEDBACK = Computation(
+    name="objection feedback",
+    ts="l.logged_at",
+    source="""alignment_objectionlog l
+        LEFT JOIN LATERAL (
+            SELECT TRUE AS answered FROM alignment_objectionanswer a
+            WHERE a.objection_id = l.objection_id LIMIT 1
+        ) an ON TRUE""",
+    select={"feedback_closure": _rate("COUNT(*) FILTER (WHERE an.answered)", "COUNT(*)")},
+)
+
+# Deals closed in P: the win rate of those without any logged objection minus that of those with one.
+OBJECTION_IMPACT = Computation(
+    name="objection impact",
+    ts="dl.closed_at",
+    source="""sales_deal dl
+        LEFT JOIN LATERAL (
+            SELECT TRUE AS raised FROM alignment_objectionlog l WHERE l.deal_id = dl.id LIMIT 1
+        ) ob ON TRUE""",
+    where="dl.status IN ('won', 'lost')",
+    select={
+        "objection_impact": _plain(
+            f"(COUNT(*) FILTER (WHERE {WON} AND ob.raised IS NULL))::numeric"
+            " / NULLIF(COUNT(*) FILTER (WHERE ob.raised IS NULL), 0)"
+            f" - (COUNT(*) FILTER (WHERE {WON} AND ob.raised))::numeric"
+            " / NULLIF(COUNT(*) FILTER (WHERE ob.raised), 0)"
+        )
+    },
+)
+
+
+def _stored_at(alias: str, metric: str, period: str) -> str:
+    """Join the stored workspace value of ``metric`` for the period starting at ``period``."""
+    return (
+        f"alignment_metricvalue {alias} ON {alias}.metric = '{metric}' AND {alias}.granularity = '{{grain}}'"
+        f" AND {alias}.definition_id = %(definition)s AND {alias}.period_start = {period}"
+        f" AND {alias}.dimension = '' AND {alias}.model = ''"
+    )
+
+
+# The marketing side of the SLA under the workspace policy, for every period from the first stored MQLs:
+# the MQLs against the commitment (scaled from its period to this one) and the acceptance rate against the
+# minimum, each capped at 1, averaged over the parts the policy sets and the data has. A period without MQLs
+# after the first delivered none (0 against the commitment).
+MARKETING_SLA = Statement(
+    name="marketing SLA",
+    keys_=("marketing_sla_attainment",),
+    reads=("mqls", "mql_acceptance_rate"),
+    reach=(0, FOREVER),  # whether any MQL came before decides whether a later period delivered 0
+    template="""
+    WITH policy AS (
+        SELECT p.mql_commitment * ({months}) / CASE p.commitment_period
+                   WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END::numeric AS commitment,
+               p.min_acceptance_rate
+        FROM alignment_slapolicy p
+        WHERE p.is_active AND p.segment_id IS NULL AND p.team_id IS NULL
+          AND (p.mql_commitment IS NOT NULL OR p.min_acceptance_rate IS NOT NULL)
+        ORDER BY p.id LIMIT 1
+    ),
+    periods AS ("""
+    + PERIOD_SERIES.replace(
+        "{first}",
+        "SELECT min(f.period_start) FROM alignment_metricvalue f WHERE f.metric = 'mqls'"
+        " AND f.granularity = '{grain}' AND f.definition_id = %(definition)s AND f.dimension = ''"
+        " AND f.value > 0",
+    )
+    + """),
+    parts AS (
+        SELECT b.period_start,
+               CASE WHEN pol.commitment IS NULL THEN NULL WHEN pol.commitment <= 0 THEN 1
+                    ELSE LEAST(1, COALESCE(m.value, 0) / pol.commitment) END AS volume,
+               CASE WHEN pol.min_acceptance_rate IS NULL OR a.value IS NULL THEN NULL
+                    WHEN pol.min_acceptance_rate <= 0 THEN 1
+                    ELSE LEAST(1, a.value / pol.min_acceptance_rate) END AS acceptance
+        FROM periods b CROSS JOIN policy pol
+        LEFT JOIN """
+    + _stored_at("m", "mqls", "b.period_start")
+    + """
+        LEFT JOIN """
+    + _stored_at("a", "mql_acceptance_rate", "b.period_start")
+    + """
+    ),
+    summed AS (
+        SELECT period_start, COALESCE(volume, 0) + COALESCE(acceptance, 0) AS met,
+               (volume IS NOT NULL)::int + (acceptance IS NOT NULL)::int AS parts
+        FROM parts
+    )
+    """
+    + INSERT
+    + """
+    SELECT 'marketing_sla_attainment', period_start, '', '', '', met, parts, met / parts
+    FROM summed WHERE parts > 0
+    """,
+)
+
+# What a goal may measure: every metric but those made of goals.
+GOAL_METRICS = tuple(k for k in registry.REGISTRY if k not in registry.FROM_GOALS)
+_DOWN = ", ".join(f"'{k}'" for k, m in registry.REGISTRY.items() if m.better == registry.DOWN)
+
+# Goal attainment of a period: the mean, over its goals (month goals at the month, quarter goals at the
+# quarter) whose metric has a stored value, of actual / target capped to [0, 1]; target / actual where lower
+# is better. Goals read any stored metric, snapshots and retention included: every later period follows.
+GOAL_ATTAINMENT = Statement(
+    name="goal attainment",
+    keys_=("goal_attainment",),
+    reads=GOAL_METRICS,
+    reach=(0, FOREVER),
+    template=f"""{INSERT}
+    SELECT 'goal_attainment', g.period_start, '', '', '', SUM(a.share), COUNT(a.share), AVG(a.share)
+    FROM alignment_goal g
+    JOIN alignment_metricvalue v ON v.metric = g.metric AND v.model = g.model
+         AND v.granularity = '{{grain}}' AND v.definition_id = %(definition)s
+         AND v.period_start = g.period_start AND v.dimension = '' AND v.dimension_value = ''
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN v.value IS NULL THEN NULL
+        WHEN g.metric IN ({_DOWN}) THEN
+            CASE WHEN v.value <= g.target OR v.value <= 0 THEN 1 ELSE GREATEST(0, g.target / v.value) END
+        WHEN v.value >= g.target THEN 1
+        WHEN g.target <= 0 THEN 0
+        ELSE GREATEST(0, v.value / g.target) END AS share) a
+    WHERE g.period = '{{grain}}' AND v.metric IN ({", ".join(f"'{k}'" for k in GOAL_METRICS)})
+      AND (%(periods)s::date[] IS NULL OR g.period_start = ANY(%(periods)s::date[]))
+    GROUP BY g.period_start
+    HAVING COUNT(a.share) > 0""",
+)
+
+# Open deals expected to close in P against what is left of P's revenue goal (the largest, if several);
+# no data once the goal is met (nothing left to cover).
+PIPELINE_COVERAGE = Statement(
+    name="pipeline coverage",
+    keys_=("pipeline_coverage",),
+    reads=("revenue_won",),
+    template="""
+    WITH targets AS (
+        SELECT g.period_start, max(g.target) AS target FROM alignment_goal g
+        WHERE g.metric = 'revenue_won' AND g.period = '{grain}'
+          AND (%(periods)s::date[] IS NULL OR g.period_start = ANY(%(periods)s::date[]))
+        GROUP BY g.period_start
+    )
+    """
+    + INSERT
+    + """
+    SELECT 'pipeline_coverage', t.period_start, '', '', '', o.amount, x.gap, o.amount / NULLIF(x.gap, 0)
+    FROM targets t
+    LEFT JOIN """
+    + _stored_at("w", "revenue_won", "t.period_start")
+    + """
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(dl.amount), 0) AS amount FROM sales_deal dl
+        WHERE dl.status = 'open' AND dl.expected_close_date >= t.period_start
+          AND dl.expected_close_date < (t.period_start + interval '{step}')::date
+    ) o
+    CROSS JOIN LATERAL (SELECT GREATEST(t.target - COALESCE(w.value, 0), 0) AS gap) x
+    """,
+)
+
+# The alignment score: 100 x the weighted mean of its components over those with data (``weight`` names the
+# definition's parameter). The SLA component is the mean of its two sides: sales (both steps met over both
+# steps due) and marketing.
+SCORE_COMPONENTS = (
+    ("sla", "s_sla"),
+    ("acceptance", "s_acceptance"),
+    ("loss_reasons", "s_loss"),
+    ("feedback", "s_feedback"),
+    ("goals", "s_goals"),
+    ("attribution", "s_attribution"),
+)
+SCORE_VALUES = {
+    "acceptance": "mql_acceptance_rate",
+    "loss_reasons": "loss_reason_coverage",
+    "feedback": "feedback_closure",
+    "goals": "goal_attainment",
+    "attribution": "attribution_coverage",
+    "marketing_sla": "marketing_sla_attainment",
+}
+SCORE_PARTS = {"touch": "sla_attainment", "decision": "sla_decision_attainment"}
+
+
+def _score_sql() -> str:
+    values = ",\n".join(
+        f"max(value) FILTER (WHERE metric = '{metric}') AS {name}" for name, metric in SCORE_VALUES.items()
+    )
+    parts = ",\n".join(
+        f"max(numerator) FILTER (WHERE metric = '{metric}') AS {name}_met,"
+        f" max(denominator) FILTER (WHERE metric = '{metric}') AS {name}_due"
+        for name, metric in SCORE_PARTS.items()
+    )
+    rows = ",\n".join(f"(%({weight})s::numeric, c.{name})" for name, weight in SCORE_COMPONENTS)
+    metrics = ", ".join(f"'{m}'" for m in (*SCORE_VALUES.values(), *SCORE_PARTS.values()))
+    return f"""
+    WITH v AS (
+        SELECT period_start, {values}, {parts}
+        FROM alignment_metricvalue
+        WHERE metric IN ({metrics}) AND granularity = '{{grain}}' AND definition_id = %(definition)s
+          AND dimension = '' AND model = ''
+          AND (%(periods)s::date[] IS NULL OR period_start = ANY(%(periods)s::date[]))
+        GROUP BY period_start
+    ),
+    c AS (
+        SELECT v.period_start, v.acceptance, v.loss_reasons, v.feedback, v.goals, v.attribution,
+               (SELECT avg(side) FROM (VALUES
+                    ((COALESCE(v.touch_met, 0) + COALESCE(v.decision_met, 0))
+                     / NULLIF(COALESCE(v.touch_due, 0) + COALESCE(v.decision_due, 0), 0)),
+                    (v.marketing_sla)
+               ) AS sides(side)) AS sla
+        FROM v
+    ),
+    parts AS (
+        SELECT c.period_start, x.weight, x.value
+        FROM c CROSS JOIN LATERAL (VALUES {rows}) AS x(weight, value)
+        WHERE x.value IS NOT NULL AND x.weight > 0
+    )
+    {INSERT}
+    SELECT 'alignment_score', period_start, '', '', '', SUM(weight * value), SUM(weight),
+           100 * SUM(weight * value) / SUM(weight)
+    FROM parts GROUP BY period_start"""
+
+
+SCORE = Statement(
+    name="alignment score",
+    keys_=("alignment_score",),
+    reads=(*SCORE_VALUES.values(), *SCORE_PARTS.values()),
+    reach=(0, FOREVER),  # goal attainment follows every later period
+    template=_score_sql(),
 )

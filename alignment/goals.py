@@ -188,7 +188,7 @@ def metric_choices(period: str | None = None) -> list[tuple[str, str]]:
     quarters that add up)."""
     choices = []
     for key, metric in registry.REGISTRY.items():
-        if metric.needs or registry.QUARTER not in metric.periods and registry.MONTH not in metric.periods:
+        if key in registry.FROM_GOALS or not {registry.MONTH, registry.QUARTER} & set(metric.periods):
             continue
         if period is not None and not _supports(key, period):
             continue
@@ -244,8 +244,12 @@ def _clean(data: dict, goal: Goal | None) -> dict:
     if period not in GoalPeriod.values:
         errors["period"] = [f"Choose one of: {', '.join(GoalPeriod.values)}."]
     metric = values.get("metric")
-    if metric not in registry.REGISTRY or registry.REGISTRY[metric].needs:
+    if metric not in registry.REGISTRY:
         errors["metric"] = ["Choose a metric of the registry that Tandem computes."]
+    elif metric in registry.FROM_GOALS:
+        errors["metric"] = [
+            "Goal attainment, pipeline coverage and the alignment score are made of goals: choose another."
+        ]
     elif period in GoalPeriod.values and not _supports(metric, period):
         errors["metric"] = [
             f"{registry.REGISTRY[metric].label} has no {period}ly value; choose another period."

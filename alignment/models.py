@@ -36,6 +36,13 @@ class DefinitionVersion(models.Model):
     quality_weight_sql_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
     quality_weight_win_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
     quality_weight_deal_size = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    # The alignment score: the weight of each component (``alignment.scorecard``).
+    score_weight_sla = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    score_weight_acceptance = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    score_weight_loss_reasons = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    score_weight_feedback = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    score_weight_goals = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
+    score_weight_attribution = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
     mql_rule = models.CharField(
         max_length=200, default="marketing scoring rule (its own version is on each transition)"
     )
@@ -520,3 +527,28 @@ class AlignmentSettings(models.Model):
 
     def __str__(self) -> str:
         return "Alignment settings"
+
+
+class PageVisit(models.Model):
+    """Who opened which monitoring page on which day, counted once a day per person and page: the evidence
+    of "regular monitoring" in the marketing checklist (``alignment.checklists``)."""
+
+    class Page(models.TextChoices):
+        REPORTS = "reports", "Joint reports"
+        SCORECARD = "scorecard", "Scorecard"
+        GOALS = "goals", "Goals"
+        SLA = "sla", "SLA"
+        OBJECTIONS = "objections", "Objections"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    page = models.CharField(max_length=20, choices=Page.choices)
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-day", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "page", "day"], name="page_visit_once")]
+        indexes = [models.Index(fields=["page", "day"], name="page_visit_day")]
+
+    def __str__(self) -> str:
+        return f"{self.page} {self.day}"

@@ -155,14 +155,36 @@ _METRICS = [
     ),
     Metric(
         "sla_attainment",
-        "SLA attainment",
-        "MQLs touched within the SLA / MQLs whose SLA window ended in P",
+        "SLA attainment (first touch)",
+        "MQLs touched within the SLA / MQLs whose first touch was due (touched in time or breached), MQL "
+        "entries in P",
         "ratio",
         UP,
         BOTH,
         REPORT_PERIODS,
         (REP, TEAM),
-        needs="the two-sided SLA policy and the business calendar",
+        notes="From the SLA clocks; a clock still running counts once it is met or breached.",
+    ),
+    Metric(
+        "sla_decision_attainment",
+        "SLA attainment (decision)",
+        "MQLs accepted or rejected within the SLA / MQLs whose decision was due, MQL entries in P",
+        "ratio",
+        UP,
+        (SALES,),
+        REPORT_PERIODS,
+        (REP, TEAM),
+    ),
+    Metric(
+        "marketing_sla_attainment",
+        "SLA attainment (marketing side)",
+        "mean of MQLs / the committed MQLs and acceptance rate / the minimum, each capped at 1, under the "
+        "workspace SLA policy",
+        "ratio",
+        UP,
+        (MARKETING,),
+        (MONTH, QUARTER),
+        notes="A commitment per month or quarter is scaled to the period; no policy, no data.",
     ),
     # Sales outcomes.
     Metric(
@@ -295,8 +317,7 @@ _METRICS = [
         UP,
         (SALES,),
         (MONTH, QUARTER),
-        (TEAM, REP),
-        needs="shared goals (targets)",
+        notes="Open deals expected to close in P; the target is P's revenue goal (the largest if several).",
     ),
     Metric(
         "pipeline_velocity",
@@ -312,13 +333,13 @@ _METRICS = [
     Metric(
         "goal_attainment",
         "Goal attainment",
-        "actual(metric, P) / target(metric, P)",
+        "mean over the goals of P with data of actual(metric, P) / target(metric, P), capped at 1 (target / "
+        "actual where lower is better)",
         "ratio",
         UP,
         BOTH,
         (MONTH, QUARTER),
-        (TEAM,),
-        needs="shared goals",
+        notes="Month goals at the month, quarter goals at the quarter; a period not ended counts to date.",
     ),
     # Marketing's contribution.
     Metric(
@@ -529,27 +550,56 @@ _METRICS = [
         (MONTH, QUARTER),
         (CHANNEL, CAMPAIGN, SEND),
     ),
-    # Shared work (the facts come with the alignment II module).
+    # Shared work: the objection loop and the alignment scorecard.
     Metric(
         "objection_impact",
         "Objection impact",
-        "frequency per 100 deals; win rate with vs without the objection; share of losses per category",
+        "win rate of the deals closed in P without a logged objection - win rate of those with one",
         "ratio",
         DOWN,
         BOTH,
         (MONTH, QUARTER),
-        needs="objections",
+        notes="Points of win rate objections cost; per objection in the gap report.",
+    ),
+    Metric(
+        "feedback_closure",
+        "Feedback closure",
+        "objections logged in P whose objection has an answering content asset / objections logged in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+    ),
+    Metric(
+        "loss_reason_coverage",
+        "Loss-reason coverage",
+        "deals lost in P with a structured reason (a listed reason outside 'other') / deals lost in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, REP, TEAM, PIPELINE),
+    ),
+    Metric(
+        "attribution_coverage",
+        "Attribution coverage",
+        "deals created in P with a marketing touch within lookback L before creation / deals created in P",
+        "ratio",
+        UP,
+        BOTH,
+        REPORT_PERIODS,
+        (CHANNEL, CAMPAIGN, REP, PIPELINE),
     ),
     Metric(
         "alignment_score",
         "Alignment score",
-        "weighted sum of SLA attainment, acceptance rate, loss-reason coverage, feedback closure, joint-goal "
-        "attainment and attribution coverage (components always shown)",
+        "100 x weighted mean of SLA attainment (both sides), acceptance rate, loss-reason coverage, feedback "
+        "closure, joint-goal attainment and attribution coverage, over the components with data",
         "index",
         UP,
         BOTH,
         (MONTH, QUARTER),
-        needs="shared goals, objections and feedback",
+        notes="The weights are definition settings; the components are always shown with the total.",
     ),
     # Inputs the reports show next to the metrics they make up.
     Metric(
@@ -700,3 +750,6 @@ for _metric in _METRICS:
     if _metric.key in REGISTRY:  # pragma: no cover - caught by the registry test at import
         raise ValueError(f"Metric {_metric.key!r} registered twice")
     REGISTRY[_metric.key] = _metric
+
+# Metrics made of goals (and the score built on them): a goal cannot measure one.
+FROM_GOALS = ("goal_attainment", "pipeline_coverage", "alignment_score")

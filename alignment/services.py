@@ -28,6 +28,12 @@ DEFINITION_FIELDS: dict[str, tuple[str, Decimal, Decimal]] = {
     "quality_weight_sql_rate": ("decimal", Decimal(0), Decimal(100)),
     "quality_weight_win_rate": ("decimal", Decimal(0), Decimal(100)),
     "quality_weight_deal_size": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_sla": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_acceptance": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_loss_reasons": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_feedback": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_goals": ("decimal", Decimal(0), Decimal(100)),
+    "score_weight_attribution": ("decimal", Decimal(0), Decimal(100)),
 }
 TEXT_FIELDS = ("mql_rule", "sql_rule")
 
@@ -112,6 +118,9 @@ def definition_update(*, actor: User | None, data: dict) -> DefinitionVersion:
     weights = [values[n] for n in DEFINITION_FIELDS if n.startswith("quality_weight_")]
     if not errors and sum(weights) <= 0:
         errors["quality_weight_acceptance"] = ["At least one lead quality weight must be above 0."]
+    score = [values[n] for n in DEFINITION_FIELDS if n.startswith("score_weight_")]
+    if not errors and sum(score) <= 0:
+        errors["score_weight_sla"] = ["At least one alignment score weight must be above 0."]
     if errors:
         raise ValidationError(errors)
     if values == definition_values(current):
@@ -146,3 +155,18 @@ def recompute_request(*, actor: User | None) -> RecomputeRequest:
     request = RecomputeRequest.objects.create(requested_by=actor, requested_at=now)
     _queue_full_recompute()
     return request
+
+
+def page_visit_record(*, user, page: str) -> None:
+    """Count a person's visit of a monitoring page (one row per person, page and UTC day; one statement):
+    the marketing checklist's evidence of regular monitoring."""
+    from .models import PageVisit
+
+    if getattr(user, "pk", None) is None or page not in PageVisit.Page.values:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO alignment_pagevisit (user_id, page, day, visits) VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (user_id, page, day) DO UPDATE SET visits = alignment_pagevisit.visits + 1",
+            [user.pk, page, timezone.now().date()],
+        )

@@ -46,6 +46,12 @@ LABELS = {
     "quality_weight_sql_rate": "Lead quality weight: SQL rate",
     "quality_weight_win_rate": "Lead quality weight: win rate",
     "quality_weight_deal_size": "Lead quality weight: average deal size",
+    "score_weight_sla": "Alignment score weight: SLA attainment (both sides)",
+    "score_weight_acceptance": "Alignment score weight: MQL acceptance rate",
+    "score_weight_loss_reasons": "Alignment score weight: loss-reason coverage",
+    "score_weight_feedback": "Alignment score weight: feedback closure",
+    "score_weight_goals": "Alignment score weight: joint goal attainment",
+    "score_weight_attribution": "Alignment score weight: attribution coverage",
     "mql_rule": "MQL rule",
     "sql_rule": "SQL rule",
 }

@@ -228,6 +228,8 @@ def test_a_statement_reading_stored_values_declares_them():
                 continue
             sql = comp.sql(grain, keys)
             named = set(re.findall(r"metric = '(\w+)'", sql))
+            for listed in re.findall(r"metric IN \(([^)]*)\)", sql):
+                named |= set(re.findall(r"'(\w+)'", listed))
             if "alignment_metricvalue" in sql:
                 assert named and named <= set(comp.reads), (comp.name, named - set(comp.reads))
             else:

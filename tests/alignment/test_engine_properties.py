@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from alignment import engine
-from alignment.models import AttributionCredit, DirtyDay, MetricValue
+from alignment import engine, goals, objections, sla
+from alignment.models import AttributionCredit, DirtyDay, Goal, MetricValue, ObjectionAnswer, SlaPolicy
 from marketing.models import Campaign, Contact, CostLine, LifecycleStage, Touchpoint
 from marketing.services.campaigns import campaign_delete, campaign_update, cost_line_add, cost_line_delete
 from marketing.services.contacts import contact_change_stage, contact_create, contact_update
@@ -91,6 +91,8 @@ GAP_OF = {
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)  # a Monday; the drawn moments reach into September
 SPAN_HOURS = 190 * 24
 CHANNELS = ["email", "paid_social", "webinar", "event"]
+# Goals on a count, a rate, a snapshot, a metric where lower is better, and revenue (pipeline coverage).
+GOAL_METRICS = ["mqls", "win_rate", "weighted_pipeline", "sales_cycle_mean", "revenue_won"]
 _REAL_NOW = timezone.now
 _seq = itertools.count(1)
 
@@ -196,11 +198,18 @@ ALL_WRITES = {
     "edit_campaign": st.tuples(st.just("edit_campaign"), index, st.sampled_from(CHANNELS)),
     "delete": st.tuples(st.just("delete"), deletable, index),
     "delete_campaign": st.tuples(st.just("delete_campaign"), index),
+    "objection": st.tuples(st.just("objection"), index, index, hours, backs),
+    "answer": st.tuples(st.just("answer"), index, st.booleans()),
+    "goal": st.tuples(st.just("goal"), st.sampled_from(GOAL_METRICS), st.sampled_from(["month", "quarter"]),
+                      hours, amounts),
+    "edit_goal": st.tuples(st.just("edit_goal"), index, amounts),
+    "delete_goal": st.tuples(st.just("delete_goal"), index),
+    "sla": st.tuples(st.just("sla"), hours),
     "run": st.tuples(st.just("run")),
 }  # fmt: skip
 KINDS = {kind for kind in ALL_WRITES if GAP_OF.get(kind) not in GAPS}
 # Deals and contacts more often than the rest, so that moves, wins and decisions find something to act on.
-MORE = ["contact", "touch", "stage", "deal", "deal", "move", "win", "lose", "accept", "run"]
+MORE = ["contact", "touch", "stage", "deal", "deal", "move", "win", "lose", "accept", "run", "objection"]
 WRITES = st.sampled_from(sorted(KINDS) + [k for k in MORE if k in KINDS]).flatmap(ALL_WRITES.__getitem__)
 
 # Every kind of write once, each one applying (the coverage check below relies on it); those reaching an
@@ -233,6 +242,17 @@ TOUR = [
     ("delete", "deal", 0),
     ("delete", "contact", 1),
     ("delete_campaign", 0),
+    ("deal", 0, None, Decimal(2000), 24 * 30),
+    ("objection", 0, 0, 24 * 110, 24),
+    ("run",),
+    ("answer", 0, True),
+    ("goal", "revenue_won", "month", 24 * 10, Decimal(5000)),
+    ("goal", "mqls", "quarter", 24 * 10, Decimal(20)),
+    ("run",),
+    ("edit_goal", 0, Decimal(2500)),
+    ("contact", 24 * 120, "mql", None, None),
+    ("sla", 24 * 125),
+    ("delete_goal", 1),
 ]
 
 
@@ -262,6 +282,21 @@ class Workspace:
         for channel in CHANNELS[:3]:
             factories.campaign(channel=channel)
         self.team = team_create(name="Property team")
+        self.objections = [
+            objections.objection_save(actor=None, data={"name": name, "category": category})
+            for name, category in (("Too dear", "pricing"), ("Missing export", "product"))
+        ]
+        self.content = factories.content()
+        self.owners = [
+            User.objects.get(email=member("alpha", "marketing").email).pk,
+            User.objects.get(email=member("alpha", "sales").email).pk,
+        ]
+        sla.policy_save(
+            actor=None,
+            policy=SlaPolicy.objects.get(is_active=True, segment=None, team=None),
+            data={"name": "Property SLA", "first_touch_hours": 4, "decision_hours": 8, "mql_commitment": 3,
+                  "min_acceptance_rate": Decimal("0.5")},
+        )  # fmt: skip
         self.static = segment_create(data={"name": "Property list", "kind": "static"})
         segment_create(
             data={
@@ -356,7 +391,8 @@ class Workspace:
 
     def _deal(self, contact, campaign, amount, h):
         lead, source = pick(Contact, contact), pick(Campaign, campaign)
-        data = {"name": f"Prop deal {next(_seq)}", "amount": str(amount), "company": self.companies[h % 2].pk}
+        data = {"name": f"Prop deal {next(_seq)}", "amount": str(amount), "company": self.companies[h % 2].pk,
+                "expected_close_date": (at(h) + dt.timedelta(days=h % 40)).date().isoformat()}  # fmt: skip
         if source is not None:
             data["source_campaign"] = source.pk
         with clock(at(h)):
@@ -451,8 +487,14 @@ class Workspace:
         chosen, source = pick(Deal, deal), pick(Campaign, campaign)
         if chosen is None:
             return False
+        close = (chosen.expected_close_date or START.date()) + dt.timedelta(days=int(amount) % 45)
         deal_update(
-            deal=chosen, data={"amount": str(amount), "source_campaign": source.pk if source else None}
+            deal=chosen,
+            data={
+                "amount": str(amount),
+                "source_campaign": source.pk if source else None,
+                "expected_close_date": close.isoformat(),
+            },
         )
 
     def _team(self, members):
@@ -488,6 +530,51 @@ class Workspace:
         if source is None:
             return False
         campaign_delete(campaign=source)
+
+    def _objection(self, deal, objection, h, back):
+        chosen = pick(Deal, deal)
+        if chosen is None:
+            return False
+        with clock(at(h, back)):
+            objections.objection_log(actor=None, objection=self.objections[objection % 2], deal=chosen)
+
+    def _answer(self, objection, add):
+        heard = self.objections[objection % 2]
+        answer = ObjectionAnswer.objects.filter(objection=heard).first()
+        if add and answer is None:
+            objections.answer_add(actor=None, objection=heard, content=self.content)
+        elif not add and answer is not None:
+            objections.answer_remove(actor=None, answer=answer)
+        else:
+            return False
+
+    def _goal(self, metric, period, h, target):
+        start = goals.period_of(period, at(h).date())
+        data = {
+            "name": f"Goal {next(_seq)}",
+            "metric": metric,
+            "period": period,
+            "period_start": start,
+            "target": target if metric not in ("win_rate",) else Decimal("0.4"),
+            "owners": self.owners,
+        }
+        goals.goal_create(actor=None, data=data)  # fmt: skip
+
+    def _edit_goal(self, goal, target):
+        chosen = pick(Goal, goal)
+        if chosen is None:
+            return False
+        goals.goal_update(goal=chosen, actor=None, data={"target": target})
+
+    def _delete_goal(self, goal):
+        chosen = pick(Goal, goal)
+        if chosen is None:
+            return False
+        goals.goal_delete(goal=chosen, actor=None)
+
+    def _sla(self, h):
+        with clock(at(h)):
+            sla.sla_check(now=at(h))
 
     def _run(self):
         engine.run(full=False)
@@ -526,6 +613,15 @@ FOCUSED = [
     [("deal", 0, None, Decimal(600), 24 * 30), ("run",), ("touch", 0, 2, 24 * 40, 24 * 15)],  # credited
     [("stage", 0, "evangelist", 24 * 90, 24 * 60), ("run",), ("delete", "contact", 0)],
     [("subscribe", 0, 24 * 50, Decimal(100)), ("run",), ("mrr", 0, "churn", 24 * 90, Decimal(1))],
+    # an SLA clock opened an hour after its MQL entry, then breached days later
+    [("contact", 24 * 120, "mql", None, None), ("run",), ("sla", 24 * 120 + 1), ("run",), ("sla", 24 * 126)],
+    # an April revenue goal, and an open deal created in March expected to close in April, then changed
+    [
+        ("goal", "revenue_won", "month", 24 * 35, Decimal(5000)),
+        ("deal", None, None, Decimal(700), 72),
+        ("run",),
+        ("edit_deal", 1, Decimal(9999), None),
+    ],
 ]
 
 
