@@ -391,7 +391,17 @@ def policy_save(*, actor: User | None, data: dict, policy: SlaPolicy | None = No
     if errors:
         raise ValidationError(errors)
     policy.save()
+    _workspace_policy_changed(policy)
     return policy
+
+
+def _workspace_policy_changed(policy: SlaPolicy) -> None:
+    """The marketing side of the SLA is judged on the workspace policy in every period: a change to it is
+    followed by a full recompute (as a calendar change)."""
+    if policy.segment_id is None and policy.team_id is None:
+        from .services import _queue_full_recompute
+
+        _queue_full_recompute()
 
 
 @transaction.atomic
@@ -402,3 +412,4 @@ def policy_deactivate(*, actor: User | None, policy: SlaPolicy) -> None:
         raise PermissionDenied("Only leadership and admins set SLA policies.")
     policy.is_active = False
     policy.save(update_fields=["is_active"])
+    _workspace_policy_changed(policy)

@@ -291,3 +291,19 @@ def test_bad_periods_name_the_field(alpha):
             scorecard.parse_period(period, start)
         assert field in exc.value.message_dict
     assert scorecard.parse_period("Quarter", "2026-05-17") == ("quarter", dt.date(2026, 4, 1))
+
+
+def test_a_workspace_policy_change_queues_a_full_recompute(alpha, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from sales.services.setup import team_create
+
+    workspace = SlaPolicy.objects.get(is_active=True, segment=None, team=None)
+    with mock.patch("config.celery.send_to_tenant") as send:
+        with django_capture_on_commit_callbacks(execute=True):
+            sla.policy_save(actor=None, policy=workspace, data={"mql_commitment": 40})
+        assert [c.args[1] for c in send.call_args_list] == ["alpha"]  # the marketing side, every period
+        send.reset_mock()
+        with django_capture_on_commit_callbacks(execute=True):  # a team's policy judges no marketing side
+            sla.policy_save(actor=None, data={"name": "Team SLA", "team": team_create(name="Inside")})
+        assert not send.called
