@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from . import api, api_goals, api_objections, api_reports, api_sla
+from . import api, api_goals, api_objections, api_reports, api_scorecard, api_sla
 
 urlpatterns = [
     *api.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *api_goals.urlpatterns,
     *api_sla.urlpatterns,
     *api_objections.urlpatterns,
+    *api_scorecard.urlpatterns,
 ]

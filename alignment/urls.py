@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import goals, home, notifications, objections, reports, schedules, settings, sla
+from .views import goals, home, notifications, objections, reports, schedules, scorecard, settings, sla
 
 app_name = "alignment"
 
@@ -14,5 +14,6 @@ urlpatterns = [
     *goals.urlpatterns,
     *sla.urlpatterns,
     *objections.urlpatterns,
+    *scorecard.urlpatterns,
     *notifications.urlpatterns,
 ]

@@ -55,6 +55,7 @@ SECTIONS: tuple[NavSection, ...] = (
         "Alignment",
         (
             NavItem("Overview", "alignment:home", "⇄"),
+            NavItem("Scorecard", "alignment:scorecard", "★"),
             NavItem("Shared goals", "alignment:goals", "◎"),
             NavItem("SLA", "alignment:sla", "⏱"),
             NavItem("Objections", "alignment:objections", "⚑"),

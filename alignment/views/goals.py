@@ -21,7 +21,8 @@ from accounts.portal import PortalView
 from accounts.roles import Area, Role
 
 from .. import goals, registry
-from ..models import AttributionModel, Goal, GoalPeriod
+from ..models import AttributionModel, Goal, GoalPeriod, PageVisit
+from ..services import page_visit_record
 from .reports import display
 
 PARENTS = Goal.objects.only("id", "name", "period", "period_start")  # the choices for a goal's parent
@@ -105,6 +106,7 @@ class GoalsView(PortalView):
     area = Area.ALIGNMENT
 
     def get(self, request):
+        page_visit_record(user=request.user, page=PageVisit.Page.GOALS)
         return self.render_list(request, GoalForm(parents=self.parents(), initial=self.initial()))
 
     def post(self, request):
@@ -146,7 +148,9 @@ class GoalView(PortalView):
     area = Area.ALIGNMENT
 
     def get(self, request, pk: int):
-        return self.render_goal(request, self.goal(pk))
+        goal = self.goal(pk)
+        page_visit_record(user=request.user, page=PageVisit.Page.GOALS)
+        return self.render_goal(request, goal)
 
     def goal(self, pk: int) -> Goal:
         return get_object_or_404(goals.goal_list(), pk=pk)

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from accounts.portal import PortalView
 from accounts.roles import Area
 
-from .. import reports
+from .. import reports, scorecard
 from .reports import display
 
 
@@ -53,7 +53,8 @@ def _attention() -> dict:
 class HomeView(PortalView):
     """The alignment overview: this quarter's headline figures as stored, against last quarter, with links
     to the joint reports; and what needs leadership's attention (goals at risk, SLA breaches, the top
-    objections). Two queries for the figures, five for the rest."""
+    objections) with the alignment score of this month and the last. Two queries for the figures, five for
+    the rest, two for the score."""
 
     area = Area.ALIGNMENT
 
@@ -62,5 +63,13 @@ class HomeView(PortalView):
         for figure in summary["figures"]:
             figure["display"] = display(figure["value"], figure["unit"])
             _trend(figure)
-        context = {"summary": summary, "can_write": self.can_write(), "attention": _attention()}
+        score = scorecard.latest_score()
+        score["this_shown"] = display(score["this"], "index")
+        score["last_shown"] = display(score["last"], "index")
+        context = {
+            "summary": summary,
+            "can_write": self.can_write(),
+            "attention": _attention(),
+            "score": score,
+        }
         return render(request, "alignment/home.html", context)

@@ -16,7 +16,8 @@ from accounts.portal import ListPage, PortalView, posted_object_or_404
 from accounts.roles import Area, required_scope, scopes_for_roles
 
 from .. import objections
-from ..models import Objection, ObjectionCategory, ObjectionLog
+from ..models import Objection, ObjectionCategory, ObjectionLog, PageVisit
+from ..services import page_visit_record
 
 
 def _reads_alignment(user) -> bool:
@@ -68,6 +69,7 @@ class ObjectionsView(PortalView):
     area = Area.ALIGNMENT
 
     def get(self, request):
+        page_visit_record(user=request.user, page=PageVisit.Page.OBJECTIONS)
         return self.render_page(request, ObjectionForm())
 
     def post(self, request):

@@ -22,8 +22,10 @@ from marketing.models import Campaign, Segment
 from sales.models import Team
 
 from .. import reports
+from ..models import PageVisit
 from ..reports import NA, Report, Table
 from ..reports.base import grouped_notes
+from ..services import page_visit_record
 
 PAGES = {
     "joint": ("alignment:reports", "Joint report"),
@@ -274,6 +276,7 @@ class ReportPage(PortalView):
         report = reports.build(self.report, filters)
         if fmt == "csv":
             return self.csv(request, report)
+        page_visit_record(user=request.user, page=PageVisit.Page.REPORTS)
         return self.page(request, filters, report)
 
     def csv(self, request, report: Report) -> HttpResponse:

@@ -19,7 +19,8 @@ from accounts.roles import Area
 
 from .. import sla, sla_report
 from ..business_time import add_business_hours
-from ..models import GoalPeriod, SlaPolicy
+from ..models import GoalPeriod, PageVisit, SlaPolicy
+from ..services import page_visit_record
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
@@ -67,6 +68,7 @@ class SlaView(PortalView):
     area = Area.ALIGNMENT
 
     def get(self, request):
+        page_visit_record(user=request.user, page=PageVisit.Page.SLA)
         return self.render_page(request)
 
     def month(self) -> dt.date:
