@@ -71,3 +71,18 @@ def test_the_home_query_budget_does_not_grow(tenant_a):
     few = queries()
     _seed("alpha", "many", n=12)
     assert queries() == few
+
+
+def test_a_breach_without_an_owner_shows_on_the_home_and_the_sla_page(tenant_a):
+    """A filter argument that fails to resolve raises in Django templates: an MQL with no owner (a contact
+    nobody owns) once turned both pages into a 500."""
+    with schema_context("alpha"):
+        SlaClock.objects.create(
+            contact=factories.contact(), owner=None, mql_at=dt.datetime(2026, 10, 5, tzinfo=dt.UTC),
+            first_touch_hours=4, decision_hours=8, at_risk_share=Decimal("0.75"), escalate_after_hours=8,
+            first_touch_breached_at=dt.datetime(2026, 10, 6, tzinfo=dt.UTC), escalation_level=1,
+        )  # fmt: skip
+    client = login("alpha", "leadership")
+    home = _get(client)
+    assert home.status_code == 200 and "no owner" in home.content.decode()
+    assert _get(client, "/alignment/sla/?month=2026-10").status_code == 200
