@@ -1,7 +1,8 @@
 """Demo metrics and alignment work: the demo workspace's definitions (a plausible sales cost for CAC) and
 a first full recompute, so the joint reports are full right after `make run`; then shared goals in all
-three states, SLA clocks with breaches on the sales side and a marketing commitment it falls short of,
-and objections with and without answers. Each part runs once."""
+three states (and monthly MQL goals over the last half year), SLA clocks replayed over the last months with
+breaches on the sales side and a marketing commitment it falls short of, objections heard over the months
+with and without answers, and a run of the engine so the scorecard has its history. Each part runs once."""
 
 from __future__ import annotations
 
@@ -77,8 +78,10 @@ def _seed_work() -> bool:
     if marketer is None or seller is None:
         return False
     _seed_goals([marketer.pk, seller.pk])
+    _seed_monthly_goals([marketer.pk, seller.pk])
     _seed_sla()
     _seed_objections(marketer, seller)
+    engine.run(full=False)  # the scorecard's facts just written: as the worker would within a minute
     return True
 
 
@@ -131,9 +134,57 @@ def _seed_goals(owners: list[int]) -> None:
         parent = parent or goal
 
 
+# Monthly MQL goals over the last months: the target against what came in (met, close, far off).
+MONTHLY_GOAL_PACES = [Decimal("0.8"), Decimal("1.1"), Decimal("0.95"), Decimal("1.4"), Decimal("1.05")]
+# SLA history: the clocks are replayed at the start of each of these last months (and then now).
+SLA_HISTORY_MONTHS = 6
+
+
+def _months_back(count: int) -> list:
+    """The first days of the ``count`` months before this one, oldest first."""
+    from django.utils import timezone
+
+    from .reports.filters import shift
+
+    this = timezone.now().date().replace(day=1)
+    return [shift(this, "month", -n) for n in range(count, 0, -1)]
+
+
+def _seed_monthly_goals(owners: list[int]) -> None:
+    """An MQL goal for each of the last five months, its target set off what was delivered."""
+    from . import goals
+    from .models import GoalPeriod, MetricValue
+    from .services import reporting_definition
+
+    starts = _months_back(len(MONTHLY_GOAL_PACES))
+    delivered = dict(
+        MetricValue.objects.filter(
+            definition=reporting_definition(), metric="mqls", granularity="month", period_start__in=starts,
+            dimension="", model="",
+        ).values_list("period_start", "value")
+    )  # fmt: skip
+    for start, pace in zip(starts, MONTHLY_GOAL_PACES, strict=True):
+        if delivered.get(start):
+            goals.goal_create(
+                actor=None,
+                data={
+                    "name": f"MQLs {goals.period_label(GoalPeriod.MONTH, start)}",
+                    "metric": "mqls",
+                    "period": GoalPeriod.MONTH,
+                    "period_start": start,
+                    "target": (delivered[start] * pace).quantize(Decimal(1)),
+                    "owners": owners,
+                    "description": "Demo goal: marketing's MQLs for the month, agreed with sales.",
+                },
+            )
+
+
 def _seed_sla() -> None:
-    """A marketing commitment above what marketing delivers, and the clocks of the demo's MQLs (the reps
-    leave many untouched for days: breaches)."""
+    """A marketing commitment above what marketing delivers, and the clocks of the demo's MQLs over the last
+    months, replayed quietly at the start of each, then checked now (the reps leave many untouched for
+    days: breaches)."""
+    import datetime as dt
+
     from . import sla
     from .models import SlaPolicy
 
@@ -141,10 +192,14 @@ def _seed_sla() -> None:
     if policy is not None:
         policy.mql_commitment, policy.min_acceptance_rate = 400, Decimal("0.6")
         policy.save(update_fields=["mql_commitment", "min_acceptance_rate"])
+    for start in _months_back(SLA_HISTORY_MONTHS):
+        sla.sla_check(now=dt.datetime.combine(start, dt.time(), dt.UTC), notify=False)
     sla.sla_check()
 
 
 def _seed_objections(marketer, seller) -> None:
+    import datetime as dt
+
     from marketing.models import ContentAsset
     from sales.models import Deal
 
@@ -152,11 +207,19 @@ def _seed_objections(marketer, seller) -> None:
 
     assets = list(ContentAsset.objects.order_by("id")[:2])
     deals = list(Deal.objects.order_by("id").values_list("id", flat=True))
+    from django.utils import timezone
+
+    from .models import ObjectionLog
+
+    now = timezone.now()
     for index, (name, category, answered) in enumerate(OBJECTIONS):
         objection = objections.objection_save(actor=seller, data={"name": name, "category": category})
         heard = Deal.objects.filter(pk__in=deals[index::7][: 12 - 2 * index]).select_related("stage", "lead")
         for deal in heard:
-            objections.objection_log(actor=seller, objection=objection, deal=deal)
+            log = objections.objection_log(actor=seller, objection=objection, deal=deal)
+            # heard a few days into the deal, as it happened (never later than now)
+            when = min(now, deal.created_at + dt.timedelta(days=3 + log.pk % 9))
+            ObjectionLog.objects.filter(pk=log.pk).update(logged_at=when)
         if answered and index < len(assets):
             objections.answer_add(actor=marketer, objection=objection, content=assets[index])
             objections.comment_add(

@@ -207,8 +207,9 @@ class CheckResult:
     reassigned: int = 0
 
 
-def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
-    """One pass over the workspace's clocks at ``now`` (see the module docstring)."""
+def sla_check(*, now: dt.datetime | None = None, notify: bool = True) -> CheckResult:
+    """One pass over the workspace's clocks at ``now`` (see the module docstring). ``notify=False`` records
+    the marks without telling anyone or reassigning (a replay of history, as the demo's)."""
     from .engine import fill_segments
 
     now = now or timezone.now()
@@ -239,7 +240,8 @@ def sla_check(*, now: dt.datetime | None = None) -> CheckResult:
         result.warned = [pk for pk, _ in warned]
         result.breached = [pk for pk, _ in breached]
         result.escalated = escalated
-        result.reassigned = _notify(warned, breached, escalated)
+        if notify:
+            result.reassigned = _notify(warned, breached, escalated)
     return result
 
 

@@ -79,3 +79,31 @@ def test_demo_history_is_consistent_and_applied_once(tenant_a):
     assert not alignment_demo.seed(tenant=tenant_a)
     with schema_context("alpha"):
         assert Goal.objects.count() == goals_before
+
+    # the scorecard has history: a score for each of the last six months, every component with data in
+    # the last one, feedback closure between none and all, and SLA clocks replayed quietly (no notice for
+    # the months before)
+    from alignment.models import MetricValue as Stored
+    from alignment.reports.filters import period_of, shift, today
+    from alignment.scorecard import scorecard
+
+    with schema_context("alpha"):
+        this = period_of(today(), "month")
+        months = [shift(this, "month", -n) for n in range(1, 7)]
+        scores = dict(
+            Stored.objects.filter(
+                metric="alignment_score", granularity="month", dimension="", period_start__in=months
+            ).values_list("period_start", "value")
+        )
+        assert sorted(scores) == sorted(months) and all(
+            v is not None and 0 < v < 100 for v in scores.values()
+        )
+        last = scorecard(grain="month", start=months[0])
+        assert all(c.value is not None for c in last.components), [(c.key, c.value) for c in last.components]
+        closure = Stored.objects.filter(
+            metric="feedback_closure", granularity="month", dimension="", value__gt=0, value__lt=1
+        )
+        assert closure.exists()
+        assert SlaClock.objects.filter(mql_at__date__lt=months[-1]).exists()  # clocks from half a year back
+        old = Notification.objects.filter(kind="sla_breached", body__contains=f"{months[-1]:%Y-%m}")
+        assert not old.exists()
