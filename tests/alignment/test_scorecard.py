@@ -114,6 +114,14 @@ def scene(slug: str = "alpha", tag: str = "alphacanary") -> dict:
         return {"dear": dear, "export": export, "card": card, "goals": made, "lost": lost, "won": won}
 
 
+def computed_scene(slug: str = "alpha", tag: str = "alphacanary") -> dict:
+    """The scene in ``slug`` with a full engine run after it (for tests outside the schema)."""
+    made = scene(slug, tag)
+    with schema_context(slug):
+        engine.run(full=True)
+    return made
+
+
 @pytest.fixture
 def march(alpha):
     made = scene()

@@ -15,7 +15,7 @@ from alignment import engine, objections
 from alignment.models import ObjectionLog
 from alignment.scorecard import COMPONENTS
 from tests.alignment.helpers import at, deal
-from tests.alignment.test_scorecard import scene
+from tests.alignment.test_scorecard import computed_scene as _computed
 from tests.conftest import api_client, api_key_for
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +32,6 @@ def _get(client, path):
 
 def _fields(response) -> set:
     return set(response.json()["error"]["fields"])
-
-
-def _computed(slug: str = "alpha", tag: str = "alphacanary") -> dict:
-    made = scene(slug, tag)
-    with schema_context(slug):
-        engine.run(full=True)
-    return made
 
 
 def test_the_score_of_a_period_with_its_components(tenant_a):

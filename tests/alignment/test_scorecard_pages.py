@@ -18,7 +18,7 @@ from alignment.reports.filters import period_of, shift, today
 from alignment.scorecard import COMPONENTS, PAGE_SIZE
 from alignment.services import reporting_definition
 from tests.alignment.helpers import at, deal
-from tests.alignment.test_scorecard import scene
+from tests.alignment.test_scorecard import computed_scene as _computed
 from tests.conftest import client_for, login, user_in
 from tests.marketing import factories
 
@@ -32,13 +32,6 @@ def _get(client, path):
     response = client.get(path)
     connection.set_schema_to_public()
     return response
-
-
-def _computed(slug: str = "alpha", tag: str = "alphacanary") -> dict:
-    made = scene(slug, tag)
-    with schema_context(slug):
-        engine.run(full=True)
-    return made
 
 
 def test_the_page_shows_the_score_its_components_and_the_checklists(tenant_a):
