@@ -256,7 +256,9 @@ CLOSED_FACTS = (
     + """ AS cycle,
            """
     + days("dl.closed_at", "ld.lead_at")
-    + """ AS lead_to_close
+    + """ AS lead_to_close,
+           dl.status = 'lost' AS lost,
+           dl.loss_reason_id IS NOT NULL AND dl.loss_category NOT IN ('', 'other') AS structured
     FROM sales_deal dl
     LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
     LEFT JOIN (SELECT contact_id, min(at) AS lead_at FROM marketing_stagetransition
@@ -275,6 +277,9 @@ CLOSED_MEASURES = {
     "lead_to_close_median": plain(
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_to_close) "
         "FILTER (WHERE won AND lead_to_close IS NOT NULL)"
+    ),
+    "loss_reason_coverage": rate(
+        "count(*) FILTER (WHERE lost AND structured)", "count(*) FILTER (WHERE lost)"
     ),
 }
 
@@ -307,7 +312,39 @@ CREATED_MEASURES = {
     "deals_created": count("count(*)"),
     "marketing_sourced_pipeline": count("COALESCE(sum(amount) FILTER (WHERE sourced), 0)"),
     "marketing_influenced_pipeline": count("COALESCE(sum(amount) FILTER (WHERE influenced), 0)"),
+    "attribution_coverage": rate("count(*) FILTER (WHERE influenced)", "count(*)"),
 }
+
+# --- The scorecard's facts ---------------------------------------------------------------------------------
+
+SLA_FACTS = """
+    SELECT date_trunc('{grain}', k.mql_at)::date AS p, k.owner_id AS d_rep, team AS d_team,
+           k.first_touch_at IS NOT NULL AS touched, k.first_touch_breached_at IS NOT NULL AS touch_late,
+           k.decided_at IS NOT NULL AS decided, k.decision_breached_at IS NOT NULL AS decision_late
+    FROM alignment_slaclock k
+    {join}
+    WHERE TRUE
+"""
+SLA_MEASURES = {
+    "sla_attainment": rate(
+        "count(*) FILTER (WHERE touched AND NOT touch_late)", "count(*) FILTER (WHERE touched OR touch_late)"
+    ),
+    "sla_decision_attainment": rate(
+        "count(*) FILTER (WHERE decided AND NOT decision_late)",
+        "count(*) FILTER (WHERE decided OR decision_late)",
+    ),
+}
+FEEDBACK_FACTS = """
+    SELECT date_trunc('{grain}', l.logged_at)::date AS p,
+           l.objection_id IN (SELECT objection_id FROM alignment_objectionanswer) AS answered
+    FROM alignment_objectionlog l
+"""
+IMPACT_FACTS = """
+    SELECT date_trunc('{grain}', dl.closed_at)::date AS p, (dl.status = 'won')::int AS won,
+           dl.id IN (SELECT deal_id FROM alignment_objectionlog WHERE deal_id IS NOT NULL) AS raised
+    FROM sales_deal dl
+    WHERE dl.status IN ('won', 'lost')
+"""
 
 STAYS_FACTS = (
     """
@@ -687,6 +724,128 @@ def quality(grain: str, keys: list[str]) -> str:
     FROM ({parts}) q GROUP BY 1, 2, 3, 4, 5, 6"""
 
 
+def marketing_sla(grain: str, keys: list[str]) -> str:
+    """The workspace policy's commitment scaled to the period and its minimum acceptance, against the MQLs
+    and acceptance of every period since the first with MQLs (none delivered: 0)."""
+    return f"""
+    WITH pol AS (
+        SELECT mql_commitment * ({MONTHS[grain]})::numeric
+                   / (CASE commitment_period WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END) AS due,
+               min_acceptance_rate AS minimum
+        FROM alignment_slapolicy
+        WHERE is_active AND segment_id IS NULL AND team_id IS NULL
+          AND num_nonnulls(mql_commitment, min_acceptance_rate) > 0
+        ORDER BY id LIMIT 1
+    ),
+    first AS (
+        SELECT min(period_start) AS p FROM {STORED} x
+        WHERE grain = '{grain}' AND metric = 'mqls' AND dimension = '' AND value > 0
+    ),
+    parts AS (
+        SELECT s.p::date AS p,
+               CASE WHEN pol.due IS NULL THEN NULL WHEN pol.due <= 0 THEN 1
+                    ELSE LEAST(1, COALESCE(m.value, 0) / pol.due) END AS volume,
+               CASE WHEN pol.minimum IS NULL OR a.value IS NULL THEN NULL WHEN pol.minimum <= 0 THEN 1
+                    ELSE LEAST(1, a.value / pol.minimum) END AS acceptance
+        FROM first
+        CROSS JOIN generate_series(
+            first.p, date_trunc('{grain}', current_date), interval '{STEP[grain]}'
+        ) s(p)
+        CROSS JOIN pol
+        LEFT JOIN {STORED} m ON m.grain = '{grain}' AND m.metric = 'mqls' AND m.period_start = s.p::date
+             AND m.dimension = '' AND m.model = ''
+        LEFT JOIN {STORED} a ON a.grain = '{grain}' AND a.metric = 'mql_acceptance_rate'
+             AND a.period_start = s.p::date AND a.dimension = '' AND a.model = ''
+    )
+    {INSERT}
+    SELECT '{grain}', 'marketing_sla_attainment', p, '', '', '',
+           COALESCE(volume, 0) + COALESCE(acceptance, 0), num_nonnulls(volume, acceptance),
+           (COALESCE(volume, 0) + COALESCE(acceptance, 0)) / num_nonnulls(volume, acceptance)
+    FROM parts WHERE num_nonnulls(volume, acceptance) > 0"""
+
+
+DOWN = ", ".join(f"'{k}'" for k, m in registry.REGISTRY.items() if m.better == registry.DOWN)
+
+
+def goal_attainment(grain: str, keys: list[str]) -> str:
+    """Each goal of the period with a value: actual / target (target / actual where lower is better) within
+    [0, 1]; their mean."""
+    return f"""{INSERT}
+    SELECT '{grain}', 'goal_attainment', g.period_start, '', '', '',
+           sum(x.share), count(x.share), avg(x.share)
+    FROM alignment_goal g
+    JOIN {STORED} v ON v.grain = '{grain}' AND v.metric = g.metric AND v.model = g.model
+         AND v.period_start = g.period_start AND v.dimension = '' AND v.dimension_value = ''
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN v.value IS NULL THEN NULL
+        WHEN g.metric IN ({DOWN}) THEN
+            CASE WHEN v.value <= 0 THEN 1 ELSE LEAST(1, GREATEST(0, g.target / v.value)) END
+        WHEN g.target <= 0 THEN (v.value >= g.target)::int
+        ELSE LEAST(1, GREATEST(0, v.value / g.target)) END AS share) x
+    WHERE g.period = '{grain}'
+    GROUP BY g.period_start
+    HAVING count(x.share) > 0"""
+
+
+def pipeline_coverage(grain: str, keys: list[str]) -> str:
+    return f"""{INSERT}
+    SELECT '{grain}', 'pipeline_coverage', t.p, '', '', '', o.amount, t.left_over,
+           o.amount / NULLIF(t.left_over, 0)
+    FROM (
+        SELECT g.period_start AS p, GREATEST(max(g.target) - COALESCE(max(w.value), 0), 0) AS left_over
+        FROM alignment_goal g
+        LEFT JOIN {STORED} w ON w.grain = '{grain}' AND w.metric = 'revenue_won'
+             AND w.period_start = g.period_start AND w.dimension = '' AND w.model = ''
+        WHERE g.metric = 'revenue_won' AND g.period = '{grain}'
+        GROUP BY g.period_start
+    ) t
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(sum(dl.amount), 0) AS amount FROM sales_deal dl
+        WHERE dl.status = 'open'
+          AND date_trunc('{grain}', dl.expected_close_date)::date = t.p
+    ) o"""
+
+
+SCORE_PARTS = [  # (the definition's weight, the SQL of the component from the period's stored values)
+    ("s_sla", "(SELECT avg(side) FROM unnest(ARRAY[c.sales_side, c.marketing_side]) side)"),
+    ("s_acceptance", "c.acceptance"),
+    ("s_loss", "c.loss"),
+    ("s_feedback", "c.feedback"),
+    ("s_goals", "c.goals"),
+    ("s_attribution", "c.attribution"),
+]
+
+
+def score(grain: str, keys: list[str]) -> str:
+    def value(metric: str) -> str:
+        return f"max(value) FILTER (WHERE metric = '{metric}')"
+
+    sla = "('sla_attainment', 'sla_decision_attainment')"
+    parts = " UNION ALL ".join(
+        f"SELECT c.period_start, %({weight})s::numeric AS weight, {expr} AS value FROM c"
+        for weight, expr in SCORE_PARTS
+    )
+    return f"""
+    WITH c AS (
+        SELECT period_start,
+               sum(numerator) FILTER (WHERE metric IN {sla})
+                   / NULLIF(sum(denominator) FILTER (WHERE metric IN {sla}), 0) AS sales_side,
+               {value("marketing_sla_attainment")} AS marketing_side,
+               {value("mql_acceptance_rate")} AS acceptance, {value("loss_reason_coverage")} AS loss,
+               {value("feedback_closure")} AS feedback, {value("goal_attainment")} AS goals,
+               {value("attribution_coverage")} AS attribution
+        FROM {STORED} x
+        WHERE grain = '{grain}' AND dimension = '' AND model = ''
+        GROUP BY period_start
+    )
+    {INSERT}
+    SELECT '{grain}', 'alignment_score', period_start, '', '', '', sum(weight * value), sum(weight),
+           100 * sum(weight * value) / sum(weight)
+    FROM ({parts}) p
+    WHERE value IS NOT NULL AND weight > 0
+    GROUP BY period_start"""
+
+
 def _only(measures: dict, keys: list[str] | None = None) -> dict:
     return {k: v for k, v in measures.items() if keys is None or k in keys}
 
@@ -825,6 +984,38 @@ FAMILIES: list[Family] = [
         ),
     ),
     Family(
+        "SLA clocks",
+        tuple(SLA_MEASURES),
+        grouped(facts=plain_facts(SLA_FACTS), dims=("rep",), measures=SLA_MEASURES),
+    ),
+    Family(
+        "SLA clocks by team",
+        tuple(SLA_MEASURES),
+        grouped(facts=by_team(SLA_FACTS, "k.owner_id"), dims=TEAM, measures=SLA_MEASURES, total=False),
+    ),
+    Family(
+        "objection feedback",
+        ("feedback_closure",),
+        grouped(
+            facts=FEEDBACK_FACTS,
+            dims=(),
+            measures={"feedback_closure": rate("count(*) FILTER (WHERE answered)", "count(*)")},
+        ),
+    ),
+    Family(
+        "objection impact",
+        ("objection_impact",),
+        grouped(
+            facts=IMPACT_FACTS,
+            dims=(),
+            measures={
+                "objection_impact": plain(
+                    "avg(won) FILTER (WHERE NOT raised) - avg(won) FILTER (WHERE raised)"
+                )
+            },
+        ),
+    ),
+    Family(
         "stage stays",
         tuple(STAYS_MEASURES),
         grouped(facts=STAYS_FACTS, dims=("pipeline", "stage"), measures=STAYS_MEASURES),
@@ -913,6 +1104,10 @@ FAMILIES: list[Family] = [
     Family("cac payback", ("cac_payback_months",), payback, derived=True),
     Family("ltv", ("ltv",), ltv, derived=True),
     Family("lead quality", ("lead_quality_index",), quality, derived=True),
+    Family("marketing SLA", ("marketing_sla_attainment",), marketing_sla, derived=True),
+    Family("goal attainment", ("goal_attainment",), goal_attainment, derived=True),
+    Family("pipeline coverage", ("pipeline_coverage",), pipeline_coverage, derived=True),
+    Family("alignment score", ("alignment_score",), score, derived=True),
 ]
 
 COVERED = {key for family in FAMILIES for key in family.keys}
