@@ -4,7 +4,6 @@ nothing here writes."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -159,10 +158,8 @@ class DrillView(TenantAPIView):
         grain, start = scorecard.parse_period(
             request.query_params.get("period"), request.query_params.get("start")
         )
-        raw = request.query_params.get("page", "1")
-        if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-            raise ValidationError({"page": ["Give a page number from 1."]})
-        result = scorecard.drill(key, grain=grain, start=start, page=int(raw))
+        page = scorecard.parse_page(request.query_params.get("page"))
+        result = scorecard.drill(key, grain=grain, start=start, page=page)
         body = {
             "component": key,
             "title": result.title,

@@ -283,12 +283,7 @@ def params_of(definition: DefinitionVersion) -> dict:
         "w_sql": definition.quality_weight_sql_rate,
         "w_win": definition.quality_weight_win_rate,
         "w_size": definition.quality_weight_deal_size,
-        "s_sla": definition.score_weight_sla,
-        "s_acceptance": definition.score_weight_acceptance,
-        "s_loss": definition.score_weight_loss_reasons,
-        "s_feedback": definition.score_weight_feedback,
-        "s_goals": definition.score_weight_goals,
-        "s_attribution": definition.score_weight_attribution,
+        **{weight: getattr(definition, f"score_weight_{name}") for name, weight in q.SCORE_COMPONENTS},
     }
 
 

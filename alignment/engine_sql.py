@@ -1154,9 +1154,9 @@ PIPELINE_COVERAGE = Statement(
     """,
 )
 
-# The alignment score: 100 x the weighted mean of its components over those with data (``weight`` names the
-# definition's parameter). The SLA component is the mean of its two sides: sales (both steps met over both
-# steps due) and marketing.
+# The alignment score: 100 x the weighted mean of its components over those with data; each component's
+# weight is the definition's ``score_weight_<component>``, bound as the parameter named here. The SLA
+# component is the mean of its two sides: sales (both steps met over both steps due) and marketing.
 SCORE_COMPONENTS = (
     ("sla", "s_sla"),
     ("acceptance", "s_acceptance"),

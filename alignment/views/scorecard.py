@@ -96,10 +96,8 @@ class DrillView(PortalView):
             raise Http404
         try:
             grain, start = scorecard.parse_period(request.GET.get("period"), request.GET.get("start"))
-            raw = request.GET.get("page", "1")
-            if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-                raise ValidationError({"page": ["Give a page number from 1."]})
-            result = scorecard.drill(key, grain=grain, start=start, page=int(raw))
+            page = scorecard.parse_page(request.GET.get("page"))
+            result = scorecard.drill(key, grain=grain, start=start, page=page)
         except ValidationError as exc:
             context = {"errors": exc.message_dict, "component": scorecard.BY_KEY[key]}
             return render(request, "alignment/scorecard_drill.html", context, status=400)

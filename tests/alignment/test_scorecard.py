@@ -23,6 +23,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from alignment import engine, goals, objections, scorecard, sla
@@ -237,8 +238,6 @@ def test_the_weights_are_definition_settings(march):
 
 
 def test_a_goal_cannot_measure_what_is_made_of_goals(alpha):
-    from django.core.exceptions import ValidationError
-
     owners = [user_in("alpha", "marketing").pk, user_in("alpha", "sales").pk]
     for metric in ("goal_attainment", "alignment_score", "pipeline_coverage"):
         with pytest.raises(ValidationError) as exc:
@@ -288,11 +287,12 @@ def test_a_drill_down_pages_through_many_records(march):
     second = scorecard.drill("attribution", grain="month", start=MARCH, page=2)
     assert (first.total, first.pages, len(first.rows), len(second.rows)) == (57, 2, 50, 7)
     assert not {r["link"] for r in first.rows} & {r["link"] for r in second.rows}
+    for key in ("attribution", "goals"):
+        with pytest.raises(ValidationError, match="past the last page"):
+            scorecard.drill(key, grain="month", start=MARCH, page=3)
 
 
 def test_bad_periods_name_the_field(alpha):
-    from django.core.exceptions import ValidationError
-
     for period, start, field in (("year", None, "period"), ("month", "2026-13-01", "start"),
                                  ("month", "1900-01-01", "start")):  # fmt: skip
         with pytest.raises(ValidationError) as exc:

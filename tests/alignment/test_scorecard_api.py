@@ -95,7 +95,7 @@ def test_bad_parameters_are_400s_naming_them(tenant_a):
                          ("?start=2150-01-01", "start")):  # fmt: skip
         response = _get(client, API + query)
         assert response.status_code == 400 and _fields(response) == {field}, query
-    for page in ("0", "x", "1e3"):
+    for page in ("0", "x", "1e3", "²", "", "100001"):
         response = _get(client, f"{API}components/goals/?page={page}")
         assert response.status_code == 400 and _fields(response) == {"page"}
     assert _get(client, f"{API}components/nothing/").status_code == 404

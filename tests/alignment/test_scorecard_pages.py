@@ -92,7 +92,7 @@ def test_bad_periods_and_pages_are_400s_naming_the_field(tenant_a):
         assert response.status_code == 400 and f"<strong>{field}</strong>" in response.content.decode()
         drill = _get(client, f"{PAGE}goals/{query}")
         assert drill.status_code == 400 and f"<strong>{field}</strong>" in drill.content.decode()
-    for page in ("0", "abc", "-1", "99999999999"):
+    for page in ("0", "abc", "-1", "99999999999", "²", ""):
         response = _get(client, f"{PAGE}goals/?page={page}")
         assert response.status_code == 400 and "<strong>page</strong>" in response.content.decode()
     assert _get(client, f"{PAGE}nothing/").status_code == 404
