@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from rest_framework import generics, permissions, views
+from django.db import connection
+from rest_framework import exceptions, generics, permissions, views
 
+from . import api_limits, idempotency
 from .api_auth import principal_scopes
 from .roles import Area, required_scope
 
@@ -60,6 +62,64 @@ class _ScopedMixin:
                 raise ValidationError(
                     {name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown}
                 )
+
+    api_usage: api_limits.Usage | None = None
+
+    def perform_authentication(self, request) -> None:
+        """Authenticate, then count the call against the rate limits (before permissions, so every
+        authenticated answer carries the limit headers)."""
+        super().perform_authentication(request)
+        principal = api_limits.principal_bucket(request)
+        if principal is None or connection.schema_name == "public":
+            return
+        self.api_usage = api_limits.consume(principal, plan=getattr(request.tenant, "plan", None))
+        if self.api_usage.retry_after is not None:
+            raise exceptions.Throttled(
+                wait=self.api_usage.retry_after, detail=api_limits.exhausted_message(self.api_usage)
+            )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.api_usage is not None:
+            for name, value in self.api_usage.headers().items():
+                response[name] = value
+        return response
+
+    def dispatch(self, request, *args, **kwargs):
+        """DRF's dispatch, with a POST or PATCH carrying an ``Idempotency-Key`` run once per caller and key
+        (``accounts.idempotency``)."""
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(request, *args, **kwargs)
+            if request.method.lower() in self.http_method_names:
+                handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
+            else:
+                handler = self.http_method_not_allowed
+            key = request.headers.get(idempotency.HEADER)
+            principal = api_limits.principal_bucket(request)
+            if key is not None and request.method in idempotency.METHODS and principal is not None:
+                response = idempotency.run(
+                    request,
+                    principal=principal,
+                    key=key,
+                    call=lambda: handler(request, *args, **kwargs),
+                    render=lambda r: self._rendered(request, r, *args, **kwargs),
+                )
+            else:
+                response = handler(request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+    def _rendered(self, request, response, *args, **kwargs):
+        response = self.finalize_response(request, response, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        return response
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

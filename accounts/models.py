@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .roles import SCOPE_CHOICES, Role
 
-__all__ = ["ApiKey", "Invitation", "Role", "User"]
+__all__ = ["ApiKey", "IdempotencyRecord", "Invitation", "RateCounter", "Role", "User"]
 
 
 class UserManager(BaseUserManager):
@@ -149,6 +149,42 @@ class ApiKey(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.state == "active"
+
+
+class RateCounter(models.Model):
+    """The API calls counted in one bucket's current window (``accounts.api_limits``): one row per bucket
+    (a key's or person's 10-second window, the workspace's, the workspace's day), reset in place when a new
+    window starts, so the table never grows with traffic."""
+
+    bucket = models.CharField(max_length=40, primary_key=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    max_count = models.PositiveIntegerField(help_text="The limit in force when the window was last counted")
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.count}/{self.max_count} since {self.window_start:%H:%M:%S}"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST or PATCH sent with an ``Idempotency-Key``: the first response is kept and replayed for 24 hours
+    to the same caller (``accounts.idempotency``)."""
+
+    principal = models.CharField(max_length=40, help_text="key:<id> or user:<id>")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=bytes)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_once")]
+        indexes = [models.Index(fields=["created"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"
 
 
 def acting_user(request) -> User | None:

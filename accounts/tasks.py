@@ -34,9 +34,11 @@ def send_invitation_email(*, tenant_schema: str, invitation_id: int, accept_url:
 
 @tenant_task(name="accounts.housekeeping", acks_late=True)
 def housekeeping(*, tenant_schema: str) -> dict[str, int]:
-    """Periodic per-tenant clean-up: expired sessions. Idempotent."""
+    """Periodic per-tenant clean-up: expired sessions and idempotency records past their time. Idempotent."""
+    from .idempotency import prune
+
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
-    return {"sessions_deleted": deleted}
+    return {"sessions_deleted": deleted, "idempotency_records_deleted": prune()}
 
 
 @tenant_task(name="accounts.where_am_i")

@@ -131,3 +131,28 @@ def wait_for_http(url: str, host: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def web_process(env: dict[str, str], log_path: Path, *, threads: int = 4):
+    """gunicorn serving the test database on a free loopback port; yields its base URL
+    (``http://localhost:<port>``, tenants at ``<slug>.localhost``)."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", "1", "--threads", str(threads), "--access-logfile", "-",
+    ]  # fmt: skip
+    with running_process(args, {**env, "TANDEM_URL_PORT": str(port)}, log_path):
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", host="localhost")
+        except RuntimeError as exc:
+            raise RuntimeError(log_path.read_text()[-4000:]) from exc
+        yield f"http://localhost:{port}"

@@ -28,6 +28,9 @@ class Tenant(TenantMixin):
     ready = models.BooleanField(default=False, help_text="Set once the schema is fully migrated and seeded.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_detail = models.TextField(blank=True)
+    plan = models.CharField(
+        max_length=20, default="standard", help_text="The API plan: its rate limits (TANDEM_API_PLANS)"
+    )
 
     # Schemas are created by the provisioning task, never on save (that would block the request).
     auto_create_schema = False

@@ -244,6 +244,19 @@ def tenant_set_active(*, tenant: Tenant, active: bool) -> Tenant:
     return tenant
 
 
+def tenant_set_plan(*, tenant: Tenant, plan: str) -> Tenant:
+    """Move a workspace to an API plan of ``TANDEM_API_PLANS`` (its rate limits follow within the tenant
+    cache's lifetime in other processes)."""
+    from django.conf import settings
+
+    _require_public()
+    if plan not in settings.TANDEM_API_PLANS:
+        raise ValidationError({"plan": [f"Choose one of: {', '.join(settings.TANDEM_API_PLANS)}."]})
+    tenant.plan = plan
+    tenant.save(update_fields=["plan"])
+    return tenant
+
+
 def tenant_retry_provisioning(*, tenant: Tenant) -> Tenant:
     _require_public()
     if tenant.ready:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView, redirect_to_login
@@ -123,7 +124,11 @@ class ConsoleTenantDetailView(ConsoleView):
         return render(
             request,
             "tenancy/console_tenant.html",
-            {"tenant": tenant, "workspace_url": workspace_url(tenant.slug, "/", request=request)},
+            {
+                "tenant": tenant,
+                "workspace_url": workspace_url(tenant.slug, "/", request=request),
+                "plans": settings.TANDEM_API_PLANS,
+            },
         )
 
     def post(self, request, pk: int):
@@ -136,6 +141,9 @@ class ConsoleTenantDetailView(ConsoleView):
             elif action == "activate":
                 services.tenant_set_active(tenant=tenant, active=True)
                 messages.success(request, f"{tenant.name} is active again.")
+            elif action == "plan":
+                services.tenant_set_plan(tenant=tenant, plan=request.POST.get("plan", ""))
+                messages.success(request, f"{tenant.name} is on the {tenant.plan} API plan.")
             elif action == "retry":
                 services.tenant_retry_provisioning(tenant=tenant)
                 messages.info(request, f"Set-up of {tenant.name} was queued again.")

@@ -197,6 +197,27 @@ TANDEM_LOGIN_WINDOW_SECONDS = env_int("TANDEM_LOGIN_WINDOW_SECONDS", 15 * 60)
 TANDEM_TRUSTED_PROXY_COUNT = env_int("TANDEM_TRUSTED_PROXY_COUNT", 0)
 TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR = env_int("TANDEM_SIGNUPS_PER_ADDRESS_PER_HOUR", 10)
 TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = env_int("TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", 5)
+
+# API rate limits per plan (a workspace's ``Tenant.plan``): calls per API key (or person) and per workspace
+# in each window of TANDEM_API_WINDOW_SECONDS, and per workspace per UTC day. HubSpot publishes 100 to 190
+# calls per 10 seconds per app. TANDEM_API_PLANS (JSON) replaces the table, e.g.
+# '{"standard": {"key": 150, "workspace": 190, "daily": 250000}}'.
+TANDEM_API_WINDOW_SECONDS = env_int("TANDEM_API_WINDOW_SECONDS", 10)
+TANDEM_API_PLANS: dict[str, dict[str, int]] = {
+    "free": {"key": 100, "workspace": 100, "daily": 25_000},
+    "standard": {"key": 150, "workspace": 190, "daily": 250_000},
+    "enterprise": {"key": 190, "workspace": 400, "daily": 1_000_000},
+}
+if env("TANDEM_API_PLANS"):
+    import json as _json
+
+    TANDEM_API_PLANS = {
+        str(plan): {name: int(limits[name]) for name in ("key", "workspace", "daily")}
+        for plan, limits in _json.loads(env("TANDEM_API_PLANS")).items()
+    }
+TANDEM_API_DEFAULT_PLAN = "standard"
+# Idempotency keys: how long a first response is kept and replayed.
+TANDEM_IDEMPOTENCY_HOURS = env_int("TANDEM_IDEMPOTENCY_HOURS", 24)
 TANDEM_INVITATION_DAYS = 7
 
 # --- Security headers (production tightens the rest) -----------------------------------------------

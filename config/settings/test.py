@@ -16,3 +16,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 TANDEM_TENANT_CACHE_SECONDS = 30
+# The suite calls the API far faster than any partner; tests of the limits set their own small ones.
+if not env("TANDEM_API_PLANS"):
+    TANDEM_API_PLANS = {
+        plan: {"key": 100_000, "workspace": 100_000, "daily": 10_000_000}
+        for plan in TANDEM_API_PLANS  # noqa: F405
+    }

@@ -156,8 +156,9 @@ def test_users_list_api_query_budget_does_not_grow_with_rows(tenant_a):
         for index in range(45):
             user_create(email=f"many{index}@alpha.example", full_name=f"Many {index}", roles=["sales"])
     many = _count_queries(client, "/api/v1/users/")
-    # SET search_path (once per request), key lookup by prefix, the page of users (cursor: no COUNT)
-    assert few == many == 3
+    # SET search_path (once per request), key lookup by prefix, the rate-limit count, the page of users
+    # (cursor: no COUNT)
+    assert few == many == 4
 
 
 def test_openapi_schema_and_offline_docs(tenant_a):

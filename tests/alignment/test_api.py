@@ -702,10 +702,11 @@ def test_list_query_budgets_are_equal_at_5_and_50_rows(tenant_a):
         many[path], body = _count(client, path)
         assert len(body["results"]) >= 45, path
     assert few == many
-    # Every list: SET search_path and the key lookup (the registry needs nothing else). Values and credits:
+    # Every list: SET search_path, the key lookup and the rate-limit count (the registry needs nothing
+    # else). Values and credits:
     # the reporting version (newest finished full run) and the page. Rollups: those, plus the campaign
     # names of the page. Definitions: the page, the current version and the reporting version.
-    assert few["/api/v1/metrics/"] == 2
-    assert few["/api/v1/metric-values/?metric=leads"] == few["/api/v1/attribution/credits/"] == 4
-    assert few[ROLLUPS] == 5
-    assert few["/api/v1/definitions/"] == 5
+    assert few["/api/v1/metrics/"] == 3
+    assert few["/api/v1/metric-values/?metric=leads"] == few["/api/v1/attribution/credits/"] == 5
+    assert few[ROLLUPS] == 6
+    assert few["/api/v1/definitions/"] == 6

@@ -134,7 +134,7 @@ def test_list_query_budget_does_not_grow_with_goals(tenant_a):
     few = queries()
     for i in range(12):
         _goal(name=f"Goal {i}")
-    assert queries() == few == 4  # SET search_path, the key, the goals, their owners
+    assert queries() == few == 5  # SET search_path, the key, the rate-limit count, the goals, their owners
 
 
 def test_each_user_reads_and_marks_only_their_own_notifications(tenant_a):

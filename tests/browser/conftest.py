@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import running_in_ci
-from tests.processes import running_process, wait_for_http
+from tests.processes import web_process
 
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -41,37 +39,11 @@ def alpha_url(web_server: str, path: str) -> str:
     return web_server.replace("://localhost", "://alpha.localhost") + path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def web_server(process_env, celery_worker, tmp_path_factory):
     """gunicorn serving the test database on a free loopback port; yields its base URL."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("web") / "web.log"
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-    ]
-    with running_process(args, {**process_env, "TANDEM_URL_PORT": str(port)}, log_path):
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/healthz", host="localhost")
-        except RuntimeError as exc:
-            raise RuntimeError(log_path.read_text()[-4000:]) from exc
-        yield f"http://localhost:{port}"
+    with web_process(process_env, tmp_path_factory.mktemp("web") / "web.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -72,6 +72,28 @@ def test_retry_is_refused_for_a_ready_tenant(console, tenant_a):
     assert Tenant.objects.get(pk=tenant_a.pk).ready
 
 
+def test_a_platform_admin_sets_the_api_plan_and_the_limits_follow(console, tenant_a, settings):
+    from tests.conftest import api_client, api_key_for
+
+    settings.TANDEM_API_PLANS = {
+        "standard": {"key": 150, "workspace": 190, "daily": 1000},
+        "enterprise": {"key": 400, "workspace": 500, "daily": 5000},
+    }
+    page = console.get(f"/console/tenants/{tenant_a.pk}/").content.decode()
+    assert 'value="enterprise"' in page and '<option value="standard" selected>' in page
+    response = console.post(f"/console/tenants/{tenant_a.pk}/", {"action": "plan", "plan": "enterprise"})
+    assert response.status_code == 302 and Tenant.objects.get(pk=tenant_a.pk).plan == "enterprise"
+    key = api_key_for("alpha", ["marketing:read"])
+    answer = api_client("alpha", key).get("/api/v1/me/")  # this process's tenant cache was cleared on save
+    connection.set_schema_to_public()
+    assert answer["X-RateLimit-Limit"] == "400" and answer["X-RateLimit-Daily-Limit"] == "5000"
+    refused = console.post(
+        f"/console/tenants/{tenant_a.pk}/", {"action": "plan", "plan": "gold"}, follow=True
+    )
+    assert b"Choose one of: standard, enterprise" in refused.content
+    assert Tenant.objects.get(pk=tenant_a.pk).plan == "enterprise"
+
+
 def test_console_login_is_throttled(tenant_a, settings):
     settings.TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT = 2
     platform_admin_create(email=ADMIN_EMAIL, password=PASSWORD)
