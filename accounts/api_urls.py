@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, api_webhooks
 
 urlpatterns = [
     path("me/", api.MeView.as_view(), name="api-me"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("invitations/<int:pk>/revoke/", api.InvitationRevokeView.as_view(), name="api-invitation-revoke"),
     path("api-keys/", api.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<int:pk>/revoke/", api.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
+    *api_webhooks.urlpatterns,
 ]

@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from .roles import SCOPE_CHOICES, Role
 
-__all__ = ["ApiKey", "IdempotencyRecord", "Invitation", "RateCounter", "Role", "User"]
+__all__ = [
+    "ApiKey", "IdempotencyRecord", "Invitation", "RateCounter", "Role", "User", "WebhookAttempt",
+    "WebhookDelivery", "WebhookEvent", "WebhookSubscription",
+]  # fmt: skip
 
 
 class UserManager(BaseUserManager):
@@ -185,6 +188,90 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class WebhookSubscription(models.Model):
+    """A URL of the workspace's that receives the events it names, signed with its secret
+    (``accounts.webhooks``)."""
+
+    url = models.CharField(max_length=2000)
+    events = ArrayField(models.CharField(max_length=40))
+    secret = models.CharField(max_length=100)
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    allow_private = models.BooleanField(
+        default=False, help_text="Deliver to loopback and private network addresses too"
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    """The outbox: an event written in the same transaction as the change that caused it."""
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=40)
+    data = models.JSONField()
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one subscription: pending until an attempt is answered 2xx, failed after a day."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(status="pending")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.subscription_id}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: what the receiver answered (or why there was no answer)."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.at:%H:%M:%S}: {self.status_code}"
 
 
 def acting_user(request) -> User | None:

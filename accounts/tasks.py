@@ -48,3 +48,12 @@ def where_am_i(*, tenant_schema: str) -> dict[str, str]:
         cursor.execute("SELECT current_schema()")
         current = cursor.fetchone()[0]
     return {"sent_for": tenant_schema, "connection": connection.schema_name, "postgres": current}
+
+
+@tenant_task(name="accounts.deliver_webhooks", acks_late=True)
+def deliver_webhooks(*, tenant_schema: str) -> dict[str, int]:
+    """Right after a commit that wrote events, and every 30 s: attempt every webhook delivery that is due
+    (``accounts.webhooks``). Rows are claimed, so two runs never send one delivery twice at once."""
+    from .webhooks import deliver_due
+
+    return deliver_due()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import views, views_webhooks
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -27,4 +27,5 @@ urlpatterns = [
     ),
     path("settings/api-keys/", views.ApiKeyListView.as_view(), name="settings_api_keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
+    *views_webhooks.urlpatterns,
 ]

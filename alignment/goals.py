@@ -24,6 +24,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import webhooks
 from accounts.models import User
 from accounts.roles import Role
 from config.validation import is_id
@@ -434,6 +435,20 @@ def goals_refresh(*, goals: list[Goal] | None = None, now: dt.datetime | None = 
 
 
 def _notify_status(goals: list[Goal]) -> None:
+    webhooks.emit(
+        "goal.status_changed",
+        {},
+        many=[
+            {
+                "goal": {
+                    "id": goal.pk, "name": goal.name, "metric": goal.metric, "period": goal.period,
+                    "period_start": goal.period_start, "target": goal.target, "actual": goal.actual,
+                    "expected": goal.expected, "status": goal.status,
+                }
+            }
+            for goal in goals
+        ],
+    )  # fmt: skip
     send_notices(
         [
             Notification(

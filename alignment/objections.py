@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts import webhooks
 from accounts.models import User
 
 from .models import Objection, ObjectionAnswer, ObjectionCategory, ObjectionComment, ObjectionLog
@@ -102,9 +103,18 @@ def objection_log(
         raise ValidationError(errors)
     if deal is not None and contact is None:
         contact = deal.lead
-    return ObjectionLog.objects.create(
+    log = ObjectionLog.objects.create(
         objection=objection, deal=deal, contact=contact, stage=stage, note=note, logged_by=actor
     )
+    webhooks.emit(
+        "objection.logged",
+        {
+            "log": {"id": log.pk, "stage": log.stage, "note": log.note, "logged_at": log.logged_at,
+                    "logged_by": log.logged_by_id, "deal": log.deal_id, "contact": log.contact_id},
+            "objection": {"id": objection.pk, "name": objection.name, "category": objection.category},
+        },
+    )  # fmt: skip
+    return log
 
 
 @transaction.atomic

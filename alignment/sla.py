@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts import webhooks
 from accounts.models import User
 from accounts.roles import Role
 
@@ -242,6 +243,7 @@ def sla_check(*, now: dt.datetime | None = None, notify: bool = True) -> CheckRe
         result.escalated = escalated
         if notify:
             result.reassigned = _notify(warned, breached, escalated)
+            _breach_events(breached)
     return result
 
 
@@ -281,6 +283,28 @@ def _notify(warned: list, breached: list, escalated: list[int]) -> int:
         notices += [_notice(user, "sla_escalated", title, clock, link) for user in leadership]
     send_notices(notices)
     return reassigned
+
+
+def _breach_events(breached: list) -> None:
+    """One ``sla.breached`` webhook per breach of this check (a step of a clock)."""
+    if not breached or not webhooks.subscribed("sla.breached"):
+        return
+    clocks = {k.pk: k for k in SlaClock.objects.filter(pk__in={pk for pk, _ in breached})}
+    webhooks.emit(
+        "sla.breached",
+        {},
+        many=[
+            {
+                "clock": {
+                    "id": pk, "contact": clocks[pk].contact_id, "owner": clocks[pk].owner_id,
+                    "mql_at": clocks[pk].mql_at, "policy": clocks[pk].policy_id,
+                },
+                "step": side,
+                "hours_allowed": getattr(clocks[pk], f"{side}_hours"),
+            }
+            for pk, side in breached
+        ],
+    )  # fmt: skip
 
 
 def _what(clock: SlaClock, side: str) -> str:

@@ -101,6 +101,9 @@ def _schedule() -> dict[str, dict[str, Any]]:
     period = settings.TANDEM_DISPATCH_SECONDS
     return {
         "tenant-housekeeping": _per_tenant("accounts.housekeeping", period, period),
+        # Webhook deliveries that are due: also sent right after each commit that writes events, so this
+        # catches what was written while the broker was down, and the retries.
+        "webhook-deliveries": _per_tenant("accounts.deliver_webhooks", 30, 30),
         # Scores decay with time: every contact is rescored once a day.
         "marketing-nightly-rescore": _per_tenant("marketing.rescore_all", crontab(hour=2, minute=15), DAY),
         "marketing-segment-sizes": _per_tenant(

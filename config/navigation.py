@@ -70,7 +70,11 @@ SECTIONS: tuple[NavSection, ...] = (
     NavSection(
         "admin",
         "Settings",
-        (NavItem("Users", "settings_users", "☺"), NavItem("API keys", "settings_api_keys", "◇")),
+        (
+            NavItem("Users", "settings_users", "☺"),
+            NavItem("API keys", "settings_api_keys", "◇"),
+            NavItem("Webhooks", "settings_webhooks", "↯"),
+        ),
     ),
 )
 

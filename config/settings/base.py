@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "marketing.models.imports.ImportJob.Kind",
         "ImportStatusEnum": "marketing.models.imports.ImportJob.Status",
         "ActivityKindEnum": "sales.models.work.Activity.Kind",
+        "WebhookDeliveryStatusEnum": "accounts.models.WebhookDelivery.Status",
         "OpenWonLostEnum": "sales.models.deals.Deal.Status",  # deal status and stage kind alike
         "SubscriptionStatusEnum": "sales.models.customers.Subscription.Status",
         "LossCategoryEnum": "sales.models.deals.LossCategory",

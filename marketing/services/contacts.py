@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts import webhooks
 from config.validation import clean_into, full_clean, unknown_fields
 
 from ..models import Company, Contact, LifecycleStage, StageTransition
@@ -159,7 +160,29 @@ def contact_create(
     StageTransition.objects.create(
         contact=contact, from_stage="", to_stage=stage, at=at, by_user=actor, by_rule=source
     )
+    webhooks.emit("contact.created", {"contact": contact_event_data(contact)})
+    if stage == LifecycleStage.MQL:
+        webhooks.emit("contact.mql", {"contact": contact_event_data(contact), "at": at})
     return contact
+
+
+def contact_event_data(contact: Contact) -> dict:
+    """What a webhook tells of a contact."""
+    return {
+        "id": contact.pk,
+        "email": contact.email,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "company": contact.company_id,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "owner": contact.owner_id,
+    }
+
+
+def stage_events(rows: list[dict]) -> None:
+    """The webhooks of lifecycle changes: ``rows`` of {"contact", "from_stage", "to_stage", "at"}."""
+    webhooks.emit("contact.lifecycle_changed", {}, many=rows)
+    webhooks.emit("contact.mql", {}, many=[r for r in rows if r["to_stage"] == LifecycleStage.MQL])
 
 
 @transaction.atomic
@@ -240,6 +263,16 @@ def contact_change_stage(
         fields.append("mql_at")
     locked.save(update_fields=fields)
     contact.lifecycle_stage, contact.lifecycle_changed_at, contact.mql_at = to_stage, at, locked.mql_at
+    stage_events(
+        [
+            {
+                "contact": contact_event_data(locked),
+                "from_stage": transition.from_stage,
+                "to_stage": to_stage,
+                "at": at,
+            }
+        ]
+    )
     return transition
 
 

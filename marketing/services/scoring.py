@@ -9,10 +9,12 @@ from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from accounts import webhooks
 from config.validation import clean_into, full_clean, unknown_fields
 
 from ..models import Contact, LifecycleStage, MqlRule, ScoringRule, TouchpointKind
 from ..segments import compile_definition
+from .contacts import contact_event_data, stage_events
 
 DEFAULT_MQL_THRESHOLD = 50
 PROMOTABLE = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD)
@@ -195,10 +197,25 @@ def mql_promote(*, contact_ids: list[int] | None = None, now=None) -> int:
             INSERT INTO marketing_stagetransition
                 (contact_id, from_stage, to_stage, at, by_rule, rule_version, reason)
             SELECT id, old_stage, 'mql', %s, 'mql-rule', %s, %s FROM moved
+            RETURNING contact_id, from_stage
             """,  # noqa: S608 - Django-compiled candidate query; every value is a parameter
             [*cand_params, now, now, now, now, rule.version, reason],
         )
-        return cursor.rowcount
+        moved = dict(cursor.fetchall())
+        if moved and webhooks.subscribed("contact.lifecycle_changed", "contact.mql"):
+            contacts = Contact.objects.filter(pk__in=list(moved)).order_by("pk")
+            stage_events(
+                [
+                    {
+                        "contact": contact_event_data(c),
+                        "from_stage": moved[c.pk],
+                        "to_stage": "mql",
+                        "at": now,
+                    }
+                    for c in contacts
+                ]
+            )
+        return len(moved)
 
 
 def enqueue_rescore(*, contact_ids: Iterable[int]) -> None:

@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import webhooks
 from config.validation import full_clean, resolve_ids, unknown_fields
 from marketing.models import Campaign, Company, Contact, LifecycleStage
 from marketing.services.campaigns import parse_day, parse_money
@@ -151,7 +152,27 @@ def deal_create(*, data: dict, actor=None, lead: Contact | None = None) -> Deal:
     DealStageChange.objects.create(
         deal=deal, from_stage=None, to_stage=deal.stage, at=deal.created_at, by=actor
     )
+    webhooks.emit("deal.created", {"deal": deal_event_data(deal)})
     return deal
+
+
+def deal_event_data(deal: Deal) -> dict:
+    """What a webhook tells of a deal."""
+    return {
+        "id": deal.pk,
+        "name": deal.name,
+        "amount": deal.amount,
+        "pipeline": deal.pipeline_id,
+        "stage": deal.stage_id,
+        "status": deal.status,
+        "owner": deal.owner_id,
+        "company": deal.company_id,
+        "lead": deal.lead_id,
+        "expected_close_date": deal.expected_close_date,
+        "closed_at": deal.closed_at,
+        "loss_category": deal.loss_category,
+        "loss_reason": deal.loss_reason.name if deal.loss_reason_id else "",
+    }
 
 
 @transaction.atomic
@@ -203,7 +224,10 @@ def deal_move(*, deal: Deal, stage: Stage | int, actor=None, expected_version: i
         raise ValidationError({"stage": ["Close the deal as won or lost instead; losing needs a reason."]})
     if target.pk == locked.stage_id:
         return locked
-    return _record_move(locked, target, actor, timezone.now())
+    from_stage = locked.stage_id
+    moved = _record_move(locked, target, actor, timezone.now())
+    webhooks.emit("deal.stage_changed", {"deal": deal_event_data(moved), "from_stage": from_stage})
+    return moved
 
 
 def _closing_stage(locked: Deal, kind: str) -> Stage:
@@ -233,6 +257,7 @@ def deal_close_won(*, deal: Deal, actor=None, expected_version: int | None = Non
     if locked.company_id:
         customer_account_for(company=locked.company, since=at, first_deal=locked)
     locked.refresh_from_db()
+    webhooks.emit("deal.won", {"deal": deal_event_data(locked)})
     return locked
 
 
@@ -274,4 +299,5 @@ def deal_close_lost(
         forecast_category="omitted",
     )
     locked.refresh_from_db()
+    webhooks.emit("deal.lost", {"deal": deal_event_data(locked)})
     return locked

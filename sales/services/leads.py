@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from accounts import webhooks
 from accounts.models import Role, User
 from config.validation import is_id
 from marketing.models import Contact, LifecycleStage
-from marketing.services.contacts import contact_change_stage
+from marketing.services.contacts import contact_change_stage, contact_event_data
 
 from ..models import LeadDecision, RejectionReason, Team
 from .deals import _get, deal_create
@@ -76,7 +77,24 @@ def lead_accept(*, contact: Contact, actor=None, open_deal: bool = False, deal_d
             contact=locked, to_stage=LifecycleStage.OPPORTUNITY, actor=actor, rule="deal-opened"
         )
     contact.refresh_from_db()
+    webhooks.emit("lead.accepted", _decision_data(decision, contact, deal=deal))
     return decision, deal
+
+
+def _decision_data(decision: LeadDecision, contact: Contact, *, deal=None) -> dict:
+    return {
+        "contact": contact_event_data(contact),
+        "decision": {
+            "id": decision.pk,
+            "decision": decision.decision,
+            "mql_at": decision.mql_at,
+            "decided_at": decision.decided_at,
+            "decided_by": decision.decided_by_id,
+            "reason": decision.reason.name if decision.reason_id else "",
+            "note": decision.note,
+        },
+        "deal": deal.pk if deal is not None else None,
+    }
 
 
 @transaction.atomic
@@ -120,6 +138,7 @@ def lead_reject(
         reason=f"{chosen.name}: {note.strip()}" if note.strip() else chosen.name,
     )
     contact.refresh_from_db()
+    webhooks.emit("lead.rejected", _decision_data(decision, contact))
     return decision
 
 
