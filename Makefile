@@ -49,5 +49,9 @@ clean-data:
 
 # The metric engine benchmark (bench/README.md): a scale-1 workspace in its own database, the engine against
 # a hand-written SQL floor, then an incremental run; writes bench/results/latest.json and BENCHMARKS.md.
+# Then the export benchmark (bench/export_bench.py): 1M touchpoints exported through a real web process
+# against PostgreSQL's COPY of the same rows.
 bench: install
-	$(BIN)/python bench/metrics_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/metrics_bench.py $(BENCH_ARGS); metrics=$$?; \
+	$(BIN)/python bench/export_bench.py; export=$$?; \
+	exit $$(( metrics || export ))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from . import api, api_goals, api_objections, api_reports, api_scorecard, api_sla
+from . import api, api_exports, api_goals, api_objections, api_reports, api_scorecard, api_sla
 
 urlpatterns = [
     *api.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *api_sla.urlpatterns,
     *api_objections.urlpatterns,
     *api_scorecard.urlpatterns,
+    *api_exports.urlpatterns,
 ]

@@ -428,6 +428,11 @@ def write_report(result: dict) -> None:
             lines.append(f"- {labels.get(name, name)}: {top}.")
     if result.get("notes"):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
+    from bench.export_bench import section  # the export benchmark's latest run, kept in the same report
+
+    export = section()
+    if export:
+        lines += ["", export]
     REPORT.write_text("\n".join(lines) + "\n")
 
 

@@ -97,6 +97,74 @@ class CompanyDetailView(MarketingDetail):
         obj.delete()
 
 
+class BatchView(TenantAPIView):
+    """Upsert up to 1,000 items, each validated by ``item_serializer`` and written on its own; one result
+    per item (200, or 207 when any item failed)."""
+
+    scope_area = Area.MARKETING
+    item_serializer: type = s.CompanyIn
+
+    def validate_item(self, item: dict) -> dict:
+        from django.core.exceptions import ValidationError
+
+        checked = self.item_serializer(data=item)
+        if not checked.is_valid():
+            raise ValidationError({k: [str(m) for m in v] for k, v in checked.errors.items()})
+        return dict(checked.validated_data)
+
+    def upsert(self, items: list) -> list[dict]:
+        raise NotImplementedError
+
+    def post(self, request):
+        data = s.BatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = self.upsert(list(data.validated_data["items"]))
+        counts = {k: sum(1 for r in results if r["status"] == k) for k in ("created", "updated", "error")}
+        body = {
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "errors": counts["error"],
+            "results": results,
+        }
+        return Response(body, status=207 if counts["error"] else status.HTTP_200_OK)
+
+
+class CompanyBatchView(BatchView):
+    item_serializer = s.CompanyIn
+
+    @extend_schema(
+        request=s.BatchIn,
+        responses={200: s.BatchOut, 207: s.BatchOut},
+        summary="Upsert up to 1,000 companies (by domain, then name); one result per item",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def upsert(self, items: list) -> list[dict]:
+        from .services.batch import companies_upsert
+
+        return companies_upsert(items=items, validate=self.validate_item)
+
+
+class ContactBatchView(BatchView):
+    item_serializer = s.ContactIn
+
+    @extend_schema(
+        request=s.BatchIn,
+        responses={200: s.BatchOut, 207: s.BatchOut},
+        summary="Upsert up to 1,000 contacts (by e-mail); one result per item",
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def upsert(self, items: list) -> list[dict]:
+        from accounts.models import acting_user
+
+        from .services.batch import contacts_upsert
+
+        return contacts_upsert(items=items, validate=self.validate_item, actor=acting_user(self.request))
+
+
 # --- Contacts -------------------------------------------------------------------------------------
 
 

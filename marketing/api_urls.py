@@ -6,8 +6,10 @@ from . import api
 
 urlpatterns = [
     path("companies/", api.CompanyListView.as_view(), name="api-company-list"),
+    path("companies/batch/", api.CompanyBatchView.as_view(), name="api-company-batch"),
     path("companies/<int:pk>/", api.CompanyDetailView.as_view(), name="api-company-detail"),
     path("contacts/", api.ContactListView.as_view(), name="api-contact-list"),
+    path("contacts/batch/", api.ContactBatchView.as_view(), name="api-contact-batch"),
     path("contacts/<int:pk>/", api.ContactDetailView.as_view(), name="api-contact-detail"),
     path("contacts/<int:pk>/stage/", api.ContactStageView.as_view(), name="api-contact-stage"),
     path(

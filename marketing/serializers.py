@@ -336,6 +336,29 @@ class TouchpointIn(serializers.Serializer):
     external_id = _text(100)
 
 
+class BatchIn(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=1000,
+        help_text="Up to 1,000 objects; an item that is not one gets an error of its own",
+    )
+
+
+class BatchResult(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in ``items``")
+    status = serializers.ChoiceField(choices=["created", "updated", "error"])
+    id = serializers.IntegerField(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class BatchOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = BatchResult(many=True)
+
+
 class TouchpointBatchIn(serializers.Serializer):
     items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
 

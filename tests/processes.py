@@ -145,14 +145,21 @@ def free_port() -> int:
 def web_process(env: dict[str, str], log_path: Path, *, threads: int = 4):
     """gunicorn serving the test database on a free loopback port; yields its base URL
     (``http://localhost:<port>``, tenants at ``<slug>.localhost``)."""
+    with gunicorn(env, log_path, threads=threads) as (url, _):
+        yield url
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log_path: Path, *, threads: int = 4):
+    """As ``web_process``, yielding (base URL, the gunicorn master's ``Popen``)."""
     port = free_port()
     args = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
         "--workers", "1", "--threads", str(threads), "--access-logfile", "-",
     ]  # fmt: skip
-    with running_process(args, {**env, "TANDEM_URL_PORT": str(port)}, log_path):
+    with running_process(args, {**env, "TANDEM_URL_PORT": str(port)}, log_path) as process:
         try:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", host="localhost")
         except RuntimeError as exc:
             raise RuntimeError(log_path.read_text()[-4000:]) from exc
-        yield f"http://localhost:{port}"
+        yield f"http://localhost:{port}", process
