@@ -154,7 +154,9 @@ class DeliveryListView(TenantListAPIView):
 class DeliveryDetailView(TenantAPIView):
     scope_area = Area.ADMIN
 
-    @extend_schema(responses=WebhookDeliveryDetailOut, summary="One delivery with its payload and every attempt")
+    @extend_schema(
+        responses=WebhookDeliveryDetailOut, summary="One delivery with its payload and every attempt"
+    )
     def get(self, request, pk: int):
         delivery = get_object_or_404(
             WebhookDelivery.objects.select_related("event").prefetch_related("log"), pk=pk
