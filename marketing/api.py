@@ -98,8 +98,8 @@ class CompanyDetailView(MarketingDetail):
 
 
 class BatchView(TenantAPIView):
-    """Upsert up to 1,000 items, each validated by ``item_serializer`` and written on its own; one result
-    per item (200, or 207 when any item failed)."""
+    """Upsert up to 1,000 items, each validated by ``item_serializer`` and written on its own by
+    ``save_item``; one result per item (200, or 207 when any item failed)."""
 
     scope_area = Area.MARKETING
     item_serializer: type = s.CompanyIn
@@ -112,13 +112,17 @@ class BatchView(TenantAPIView):
             raise ValidationError({k: [str(m) for m in v] for k, v in checked.errors.items()})
         return dict(checked.validated_data)
 
-    def upsert(self, items: list) -> list[dict]:
+    def save_item(self, data: dict) -> tuple[object, bool]:
         raise NotImplementedError
 
     def post(self, request):
+        from .services.batch import upsert_items
+
         data = s.BatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        results = self.upsert(list(data.validated_data["items"]))
+        results = upsert_items(
+            list(data.validated_data["items"]), validate=self.validate_item, save=self.save_item
+        )
         counts = {k: sum(1 for r in results if r["status"] == k) for k in ("created", "updated", "error")}
         body = {
             "created": counts["created"],
@@ -129,40 +133,31 @@ class BatchView(TenantAPIView):
         return Response(body, status=207 if counts["error"] else status.HTTP_200_OK)
 
 
+BATCH_SCHEMA = {"request": s.BatchIn, "responses": {200: s.BatchOut, 207: s.BatchOut}}
+
+
+@extend_schema(
+    summary="Upsert up to 1,000 companies (by domain, then name); one result per item", **BATCH_SCHEMA
+)
 class CompanyBatchView(BatchView):
     item_serializer = s.CompanyIn
 
-    @extend_schema(
-        request=s.BatchIn,
-        responses={200: s.BatchOut, 207: s.BatchOut},
-        summary="Upsert up to 1,000 companies (by domain, then name); one result per item",
-    )
-    def post(self, request):
-        return super().post(request)
+    def save_item(self, data: dict) -> tuple[object, bool]:
+        from .services.batch import company_upsert
 
-    def upsert(self, items: list) -> list[dict]:
-        from .services.batch import companies_upsert
-
-        return companies_upsert(items=items, validate=self.validate_item)
+        return company_upsert(data=data)
 
 
+@extend_schema(summary="Upsert up to 1,000 contacts (by e-mail); one result per item", **BATCH_SCHEMA)
 class ContactBatchView(BatchView):
     item_serializer = s.ContactIn
 
-    @extend_schema(
-        request=s.BatchIn,
-        responses={200: s.BatchOut, 207: s.BatchOut},
-        summary="Upsert up to 1,000 contacts (by e-mail); one result per item",
-    )
-    def post(self, request):
-        return super().post(request)
-
-    def upsert(self, items: list) -> list[dict]:
+    def save_item(self, data: dict) -> tuple[object, bool]:
         from accounts.models import acting_user
 
-        from .services.batch import contacts_upsert
-
-        return contacts_upsert(items=items, validate=self.validate_item, actor=acting_user(self.request))
+        return contact_services.contact_upsert(
+            data=data, actor=acting_user(self.request), source=c.Source.API
+        )
 
 
 # --- Contacts -------------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from ..models import Company
-from ..models.contacts import Source
-from .contacts import clean_domain, company_create, company_update, contact_upsert
+from .contacts import clean_domain, company_create, company_update
 
 MAX_ITEMS = 1000
 
@@ -53,13 +52,3 @@ def upsert_items(
         else:
             results.append({"index": index, "status": "created" if created else "updated", "id": row.pk})
     return results
-
-
-def contacts_upsert(*, items: list, validate: Callable[[dict], dict], actor=None) -> list[dict]:
-    return upsert_items(
-        items, validate=validate, save=lambda data: contact_upsert(data=data, actor=actor, source=Source.API)
-    )
-
-
-def companies_upsert(*, items: list, validate: Callable[[dict], dict]) -> list[dict]:
-    return upsert_items(items, validate=validate, save=lambda data: company_upsert(data=data))
