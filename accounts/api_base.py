@@ -64,15 +64,16 @@ class _ScopedMixin:
                 )
 
     api_usage: api_limits.Usage | None = None
+    api_principal: str | None = None  # key:<id> or user:<id>, once authenticated
 
     def perform_authentication(self, request) -> None:
         """Authenticate, then count the call against the rate limits (before permissions, so every
         authenticated answer carries the limit headers)."""
         super().perform_authentication(request)
-        principal = api_limits.principal_bucket(request)
-        if principal is None or connection.schema_name == "public":
+        self.api_principal = api_limits.principal_bucket(request)
+        if self.api_principal is None or connection.schema_name == "public":
             return
-        self.api_usage = api_limits.consume(principal, plan=getattr(request.tenant, "plan", None))
+        self.api_usage = api_limits.consume(self.api_principal, plan=getattr(request.tenant, "plan", None))
         if self.api_usage.retry_after is not None:
             raise exceptions.Throttled(
                 wait=self.api_usage.retry_after, detail=api_limits.exhausted_message(self.api_usage)
@@ -99,11 +100,10 @@ class _ScopedMixin:
             else:
                 handler = self.http_method_not_allowed
             key = request.headers.get(idempotency.HEADER)
-            principal = api_limits.principal_bucket(request)
-            if key is not None and request.method in idempotency.METHODS and principal is not None:
+            if key is not None and request.method in idempotency.METHODS and self.api_principal is not None:
                 response = idempotency.run(
                     request,
-                    principal=principal,
+                    principal=self.api_principal,
                     key=key,
                     call=lambda: handler(request, *args, **kwargs),
                     render=lambda r: self._rendered(request, r, *args, **kwargs),

@@ -6,13 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 
 from . import webhooks
 from .forms import apply_service_errors
 from .models import WebhookDelivery, WebhookSubscription
-from .portal import ListPage, PortalView
+from .portal import ListPage, PortalView, posted_object_or_404
 from .roles import Area
 
 
@@ -51,12 +51,12 @@ class WebhooksView(PortalView):
     def post(self, request):
         action = request.POST.get("action", "add")
         if action == "delete":
-            subscription = get_object_or_404(WebhookSubscription, pk=_id(request.POST.get("subscription")))
+            subscription = posted_object_or_404(WebhookSubscription.objects.all(), request, "subscription")
             subscription.delete()
             messages.info(request, f"Webhook {subscription.url} removed.")
             return redirect("settings_webhooks")
         if action == "redeliver":
-            delivery = get_object_or_404(WebhookDelivery, pk=_id(request.POST.get("delivery")))
+            delivery = posted_object_or_404(WebhookDelivery.objects.all(), request, "delivery")
             webhooks.redeliver(delivery=delivery)
             messages.success(request, "The event will be delivered again within a few seconds.")
             return redirect("settings_webhooks")
@@ -70,12 +70,6 @@ class WebhooksView(PortalView):
                 messages.success(request, "Webhook added. Verify its signatures with the secret shown below.")
                 return redirect("settings_webhooks")
         return self.get(request, form=form, status=400)
-
-
-def _id(value) -> int:
-    from config.validation import is_id
-
-    return int(value) if is_id(str(value or "")) else 0
 
 
 urlpatterns = [path("settings/webhooks/", WebhooksView.as_view(), name="settings_webhooks")]

@@ -185,41 +185,50 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool)
 # --- The outbox ------------------------------------------------------------------------------------------
 
 
-def emit(event_type: str, data: dict, *, many: list[dict] | None = None) -> int:
-    """Write ``event_type`` (or one per item of ``many``) to the outbox with a delivery per active
-    subscription to it, in the caller's transaction; returns the events written (none without a
-    subscriber). After the commit the worker is asked to deliver them."""
+def emit(event_type: str, data: dict) -> int:
+    """Write one ``event_type`` event (``emit_all``)."""
+    return emit_all({event_type: [data]})
+
+
+def emit_all(events: dict[str, list[dict]]) -> int:
+    """Write the events (type -> the data of each) to the outbox with a delivery per active subscription to
+    their type, in the caller's transaction, in one query for the subscribers and one insert each for
+    events and deliveries; returns the events written (none without a subscriber). After the commit the
+    worker is asked to deliver them."""
     from .models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
-    if event_type not in EVENTS:
-        raise ValueError(f"Unknown webhook event {event_type!r}")
-    if connection.schema_name == "public" or (many is not None and not many):
+    unknown = set(events) - set(EVENTS)
+    if unknown:
+        raise ValueError(f"Unknown webhook events {sorted(unknown)}")
+    wanted = [kind for kind, payloads in events.items() if payloads]
+    if connection.schema_name == "public" or not wanted:
         return 0
-    subscriptions = list(
-        WebhookSubscription.objects.filter(is_active=True, events__contains=[event_type]).values_list(
-            "pk", flat=True
-        )
-    )
-    if not subscriptions:
+    listeners: dict[str, list[int]] = {}
+    for pk, types in WebhookSubscription.objects.filter(is_active=True, events__overlap=wanted).values_list(
+        "pk", "events"
+    ):
+        for kind in set(types) & set(wanted):
+            listeners.setdefault(kind, []).append(pk)
+    if not listeners:
         return 0
     now = timezone.now()
-    payloads = many if many is not None else [data]
-    events = WebhookEvent.objects.bulk_create(
+    written = WebhookEvent.objects.bulk_create(
         [
-            WebhookEvent(type=event_type, data=json.loads(json.dumps(p, cls=DjangoJSONEncoder)), created=now)
-            for p in payloads
+            WebhookEvent(type=kind, data=json.loads(json.dumps(data, cls=DjangoJSONEncoder)), created=now)
+            for kind in listeners
+            for data in events[kind]
         ]
     )
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(event=event, subscription_id=sub, next_attempt_at=now)
-            for event in events
-            for sub in subscriptions
+            for event in written
+            for sub in listeners[event.type]
         ]
     )
     schema = connection.schema_name
     transaction.on_commit(lambda: _ask_worker(schema), robust=True)
-    return len(events)
+    return len(written)
 
 
 def subscribed(*event_types: str) -> bool:

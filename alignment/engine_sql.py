@@ -448,6 +448,16 @@ WIN_COHORT = Computation(
     select={"win_rate_cohort": _rate(f"COUNT(*) FILTER (WHERE {WON})", "COUNT(*)")},
 )
 
+# A marketing touch of one of the deal's contacts within the influence lookback L before it was created:
+# marketing-influenced pipeline and attribution coverage, and the scorecard's drill-down of the latter.
+INFLUENCE_TOUCH = """EXISTS (
+    SELECT 1 FROM marketing_touchpoint tp
+    WHERE tp.contact_id = dc.contact_id AND tp.campaign_id IS NOT NULL
+      AND tp.occurred_at <= dl.created_at
+      AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s)
+)"""
+INFLUENCED = f"EXISTS (SELECT 1 FROM sales_dealcontact dc WHERE dc.deal_id = dl.id AND {INFLUENCE_TOUCH})"
+
 CREATED = Computation(
     name="created deals",
     ts="dl.created_at",
@@ -455,12 +465,9 @@ CREATED = Computation(
         LEFT JOIN marketing_campaign cp ON cp.id = dl.source_campaign_id
         LEFT JOIN LATERAL (
             SELECT TRUE AS touched FROM sales_dealcontact dc
-            WHERE dc.deal_id = dl.id AND EXISTS (
-                SELECT 1 FROM marketing_touchpoint tp
-                WHERE tp.contact_id = dc.contact_id AND tp.campaign_id IS NOT NULL
-                  AND tp.occurred_at <= dl.created_at
-                  AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s)
-            )
+            WHERE dc.deal_id = dl.id AND """
+    + INFLUENCE_TOUCH
+    + """
             LIMIT 1
         ) inf ON TRUE""",
     dimensions={**CAMPAIGN_DIMS, registry.REP: "dl.owner_id", registry.PIPELINE: "dl.pipeline_id"},

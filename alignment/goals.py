@@ -116,7 +116,7 @@ def evaluate(goal: Goal, actual: Decimal | None, now: dt.datetime) -> Evaluation
     return Evaluation(status, actual, expected, share)
 
 
-def _stored(definition: DefinitionVersion, goals: list[Goal]) -> dict:
+def stored_values(definition: DefinitionVersion, goals: list[Goal]) -> dict:
     """The stored workspace values the goals read, in one query: (metric, model, grain, start) -> row."""
     keys = {(g.metric, g.model) for g in goals}
     starts = set()
@@ -138,7 +138,7 @@ def _stored(definition: DefinitionVersion, goals: list[Goal]) -> dict:
 
 
 def progress(goal: Goal, stored: dict) -> Decimal | None:
-    """The goal's value from the stored rows (``_stored``); None when there is no data."""
+    """The goal's value from the stored rows (``stored_values``); None when there is no data."""
     if goal.period != GoalPeriod.YEAR:
         row = stored.get((goal.metric, goal.model, GRAIN[goal.period], goal.period_start))
         return None if row is None else row[0]
@@ -419,7 +419,7 @@ def goals_refresh(*, goals: list[Goal] | None = None, now: dt.datetime | None = 
             for g in Goal.objects.filter(recent).prefetch_related("owners")
             if period_end(g.period, g.period_start) >= horizon or g.evaluated_at is None
         ]
-    stored = _stored(reporting_definition(), goals)
+    stored = stored_values(reporting_definition(), goals)
     changed = []
     for goal in goals:
         result = evaluate(goal, progress(goal, stored), now)
@@ -435,20 +435,17 @@ def goals_refresh(*, goals: list[Goal] | None = None, now: dt.datetime | None = 
 
 
 def _notify_status(goals: list[Goal]) -> None:
-    webhooks.emit(
-        "goal.status_changed",
-        {},
-        many=[
-            {
-                "goal": {
-                    "id": goal.pk, "name": goal.name, "metric": goal.metric, "period": goal.period,
-                    "period_start": goal.period_start, "target": goal.target, "actual": goal.actual,
-                    "expected": goal.expected, "status": goal.status,
-                }
+    changes = [
+        {
+            "goal": {
+                "id": goal.pk, "name": goal.name, "metric": goal.metric, "period": goal.period,
+                "period_start": goal.period_start, "target": goal.target, "actual": goal.actual,
+                "expected": goal.expected, "status": goal.status,
             }
-            for goal in goals
-        ],
-    )  # fmt: skip
+        }
+        for goal in goals
+    ]  # fmt: skip
+    webhooks.emit_all({"goal.status_changed": changes})
     send_notices(
         [
             Notification(

@@ -290,21 +290,18 @@ def _breach_events(breached: list) -> None:
     if not breached or not webhooks.subscribed("sla.breached"):
         return
     clocks = {k.pk: k for k in SlaClock.objects.filter(pk__in={pk for pk, _ in breached})}
-    webhooks.emit(
-        "sla.breached",
-        {},
-        many=[
-            {
-                "clock": {
-                    "id": pk, "contact": clocks[pk].contact_id, "owner": clocks[pk].owner_id,
-                    "mql_at": clocks[pk].mql_at, "policy": clocks[pk].policy_id,
-                },
-                "step": side,
-                "hours_allowed": getattr(clocks[pk], f"{side}_hours"),
-            }
-            for pk, side in breached
-        ],
-    )  # fmt: skip
+    events = [
+        {
+            "clock": {
+                "id": pk, "contact": clocks[pk].contact_id, "owner": clocks[pk].owner_id,
+                "mql_at": clocks[pk].mql_at, "policy": clocks[pk].policy_id,
+            },
+            "step": side,
+            "hours_allowed": getattr(clocks[pk], f"{side}_hours"),
+        }
+        for pk, side in breached
+    ]  # fmt: skip
+    webhooks.emit_all({"sla.breached": events})
 
 
 def _what(clock: SlaClock, side: str) -> str:

@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 
 from .. import registry
+from ..engine_sql import INFLUENCED, STRUCTURED
 from ..reports.filters import shift
 from .score import BY_KEY, PAGE_SIZE, Component
 
@@ -67,16 +68,6 @@ def _paged(sql: str, params: dict, page: int) -> tuple[list[tuple], int]:
     return [r[:-1] for r in rows], (rows[0][-1] if rows else 0)
 
 
-SLA_SUMMARY = """
-SELECT COALESCE(u.full_name, u.email, 'No owner'),
-       count(*) FILTER (WHERE k.first_touch_at IS NOT NULL AND k.first_touch_breached_at IS NULL),
-       count(*) FILTER (WHERE k.first_touch_breached_at IS NOT NULL),
-       count(*) FILTER (WHERE k.decided_at IS NOT NULL AND k.decision_breached_at IS NULL),
-       count(*) FILTER (WHERE k.decision_breached_at IS NOT NULL)
-FROM alignment_slaclock k LEFT JOIN accounts_user u ON u.id = k.owner_id
-WHERE k.mql_at >= %(start)s AND k.mql_at < %(end)s
-GROUP BY 1 ORDER BY 1
-"""
 SLA_ROWS = """
 SELECT k.contact_id, concat_ws(' ', c.first_name, c.last_name, '<' || c.email || '>'), k.mql_at,
        COALESCE(u.full_name, u.email, ''),
@@ -108,23 +99,23 @@ WHERE d.decided_at >= %(start)s AND d.decided_at < %(end)s AND d.decision = 'rej
 ORDER BY d.decided_at DESC, d.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
 """
-LOSS_SUMMARY = """
-SELECT CASE WHEN dl.loss_reason_id IS NULL OR dl.loss_category IN ('', 'other')
-            THEN 'Without a structured reason' ELSE 'With a structured reason' END, count(*)
+LOSS_SUMMARY = f"""
+SELECT CASE WHEN {STRUCTURED} THEN 'With a structured reason' ELSE 'Without a structured reason' END,
+       count(*)
 FROM sales_deal dl
 WHERE dl.status = 'lost' AND dl.closed_at >= %(start)s AND dl.closed_at < %(end)s
 GROUP BY 1 ORDER BY 1 DESC
-"""
-LOSS_ROWS = """
+"""  # noqa: S608 - module constants
+LOSS_ROWS = f"""
 SELECT dl.id, dl.name, dl.closed_at, dl.amount, COALESCE(NULLIF(dl.loss_category, ''), 'none'),
        COALESCE(u.full_name, u.email, ''),
        count(*) OVER ()
 FROM sales_deal dl LEFT JOIN accounts_user u ON u.id = dl.owner_id
 WHERE dl.status = 'lost' AND dl.closed_at >= %(start)s AND dl.closed_at < %(end)s
-  AND (dl.loss_reason_id IS NULL OR dl.loss_category IN ('', 'other'))
+  AND NOT ({STRUCTURED})
 ORDER BY dl.closed_at DESC, dl.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
-"""
+"""  # noqa: S608 - module constants
 FEEDBACK_ROWS = """
 SELECT o.id, o.name, o.category, count(*), an.n, count(*) OVER ()
 FROM alignment_objectionlog l JOIN alignment_objection o ON o.id = l.objection_id
@@ -134,26 +125,21 @@ GROUP BY o.id, o.name, o.category, an.n
 ORDER BY an.n = 0 DESC, count(*) DESC, o.name, o.id
 LIMIT %(limit)s OFFSET %(offset)s
 """
-ATTRIBUTION_SUMMARY = """
+ATTRIBUTION_SUMMARY = f"""
 SELECT COALESCE(u.full_name, u.email, 'No owner'), count(*),
-       count(*) FILTER (WHERE NOT {touched})
+       count(*) FILTER (WHERE NOT {INFLUENCED})
 FROM sales_deal dl LEFT JOIN accounts_user u ON u.id = dl.owner_id
 WHERE dl.created_at >= %(start)s AND dl.created_at < %(end)s
 GROUP BY 1 ORDER BY 1
-"""
-ATTRIBUTION_ROWS = """
+"""  # noqa: S608 - module constants
+ATTRIBUTION_ROWS = f"""
 SELECT dl.id, dl.name, dl.created_at, dl.amount, COALESCE(u.full_name, u.email, ''),
        count(*) OVER ()
 FROM sales_deal dl LEFT JOIN accounts_user u ON u.id = dl.owner_id
-WHERE dl.created_at >= %(start)s AND dl.created_at < %(end)s AND NOT {touched}
+WHERE dl.created_at >= %(start)s AND dl.created_at < %(end)s AND NOT {INFLUENCED}
 ORDER BY dl.created_at DESC, dl.id DESC
 LIMIT %(limit)s OFFSET %(offset)s
-"""
-# A marketing touch within the influence lookback before the deal was created (``engine_sql.CREATED``).
-TOUCHED = """EXISTS (
-    SELECT 1 FROM sales_dealcontact dc JOIN marketing_touchpoint tp ON tp.contact_id = dc.contact_id
-    WHERE dc.deal_id = dl.id AND tp.campaign_id IS NOT NULL AND tp.occurred_at <= dl.created_at
-      AND tp.occurred_at > dl.created_at - make_interval(days => %(influence_days)s))"""
+"""  # noqa: S608 - module constants
 
 
 def T(label: str) -> tuple[str, str]:  # noqa: N802 - column shorthands
@@ -177,7 +163,8 @@ def _deal(pk: int) -> str:
 
 
 def drill(key: str, *, grain: str, start: dt.date, page: int = 1) -> Drill:
-    """The records behind component ``key`` for the period (two queries, or one plus the goals')."""
+    """The records behind component ``key`` for the period (a fixed number of queries: the summary's and a
+    page of records, or the goals and their stored values)."""
     if key not in BY_KEY:
         raise ValidationError({"component": [f"Choose one of: {', '.join(BY_KEY)}."]})
     if page < 1:
@@ -185,13 +172,18 @@ def drill(key: str, *, grain: str, start: dt.date, page: int = 1) -> Drill:
     params = _bounds(grain, start)
     component = BY_KEY[key]
     if key == "sla":
-        summary = _fetch(SLA_SUMMARY, params)
+        from ..sla_report import sales_side  # the SLA page's counts per rep, the workspace's first
+
+        summary = [
+            [r.label, r.touch_met, r.touch_breached, r.decision_met, r.decision_breached]
+            for r in sales_side(params["start"], params["end"])["reps"]
+        ]
         rows, total = _paged(SLA_ROWS, params, page)
         return Drill(
             key, "Breached SLA clocks", component.formula,
             [T("Owner"), N("First touch met"), N("First touch breached"), N("Decision met"),
              N("Decision breached")],
-            [list(r) for r in summary],
+            summary,
             [T("MQL"), W("MQL since"), T("Owner"), T("Breached")],
             [{"cells": [r[1], r[2], r[3], " and ".join(p for p in r[4:] if p)], "link": _contact(r[0])}
              for r in rows],
@@ -229,8 +221,8 @@ def drill(key: str, *, grain: str, start: dt.date, page: int = 1) -> Drill:
     from ..services import reporting_definition
 
     params["influence_days"] = reporting_definition().influence_lookback_days
-    summary = _fetch(ATTRIBUTION_SUMMARY.replace("{touched}", TOUCHED), params)
-    rows, total = _paged(ATTRIBUTION_ROWS.replace("{touched}", TOUCHED), params, page)
+    summary = _fetch(ATTRIBUTION_SUMMARY, params)
+    rows, total = _paged(ATTRIBUTION_ROWS, params, page)
     return Drill(
         key, "Deals created without a marketing touch", component.formula,
         [T("Owner"), N("Deals created"), N("Without a marketing touch")], [list(r) for r in summary],
@@ -247,7 +239,7 @@ def _goal_drill(component: Component, grain: str, start: dt.date, page: int) -> 
     from ..services import reporting_definition
 
     listed = list(goals.goal_list().filter(period=grain, period_start=start).order_by("name", "id"))
-    stored = goals._stored(reporting_definition(), listed)
+    stored = goals.stored_values(reporting_definition(), listed)
     rows = []
     for goal in listed:
         actual = goals.progress(goal, stored)

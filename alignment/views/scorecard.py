@@ -4,6 +4,8 @@ drill-down page per component listing the records behind it. Every alignment use
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
@@ -25,8 +27,7 @@ GRAIN_LABELS = {registry.MONTH: "Month", registry.QUARTER: "Quarter"}
 
 
 def _query(grain: str, start, **extra) -> str:
-    params = {"period": grain, "start": start.isoformat(), **extra}
-    return "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return "?" + urlencode({"period": grain, "start": start.isoformat(), **extra})
 
 
 def _cell(value, unit: str, grain: str) -> dict:

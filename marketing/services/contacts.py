@@ -181,8 +181,12 @@ def contact_event_data(contact: Contact) -> dict:
 
 def stage_events(rows: list[dict]) -> None:
     """The webhooks of lifecycle changes: ``rows`` of {"contact", "from_stage", "to_stage", "at"}."""
-    webhooks.emit("contact.lifecycle_changed", {}, many=rows)
-    webhooks.emit("contact.mql", {}, many=[r for r in rows if r["to_stage"] == LifecycleStage.MQL])
+    webhooks.emit_all(
+        {
+            "contact.lifecycle_changed": rows,
+            "contact.mql": [r for r in rows if r["to_stage"] == LifecycleStage.MQL],
+        }
+    )
 
 
 @transaction.atomic

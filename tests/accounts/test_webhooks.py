@@ -145,7 +145,11 @@ def test_goal_status_changes_and_sla_breaches_are_events_too(alpha):
     breaches = WebhookEvent.objects.filter(type="sla.breached")
     assert sorted(e.data["step"] for e in breaches) == ["decision", "first_touch"]
     assert {e.data["clock"]["contact"] for e in breaches} == {contact.pk}
-    assert Decimal(breaches[0].data["hours_allowed"]) > 0
+    # the workspace policy's default hours: 4 for the first touch, 24 for the decision
+    assert {e.data["step"]: Decimal(e.data["hours_allowed"]) for e in breaches} == {
+        "first_touch": Decimal(4),
+        "decision": Decimal(24),
+    }
 
 
 def test_a_delivery_is_signed_and_logged(alpha):

@@ -263,7 +263,7 @@ def test_each_drill_down_lists_the_records_behind_its_component(march):
     assert losses.summary == [["Without a structured reason", 2], ["With a structured reason", 2]]
     breaches = scorecard.drill("sla", grain="month", start=MARCH)
     assert breaches.total == 2 and [r["cells"][3] for r in breaches.rows] == ["decision", "first touch"]
-    assert breaches.summary == [["Sara Sales", 2, 1, 2, 1]]
+    assert breaches.summary == [["Workspace", 2, 1, 2, 1], ["Sara Sales", 2, 1, 2, 1]]
     attribution = scorecard.drill("attribution", grain="month", start=MARCH)
     assert attribution.total == 4 and attribution.summary == [["No owner", 5, 4]]
     rejected = scorecard.drill("acceptance", grain="month", start=MARCH)
