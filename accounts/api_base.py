@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import connection
 from rest_framework import exceptions, generics, permissions, views
 
+from config import contract
+
 from . import api_limits, idempotency
 from .api_auth import principal_scopes
 from .roles import Area, required_scope
@@ -62,6 +64,13 @@ class _ScopedMixin:
                 raise ValidationError(
                     {name: [f"Unknown query parameter. Allowed: {allowed}."] for name in unknown}
                 )
+        problems = contract.check_request(request)
+        if problems:
+            raise exceptions.ValidationError(problems)
+        request.fits_schema = True  # from here on, a validation error is a broken rule: 422 (config.api)
+        nul = contract.nul_parameters(request)
+        if nul:
+            raise exceptions.ValidationError(nul)
 
     api_usage: api_limits.Usage | None = None
     api_principal: str | None = None  # key:<id> or user:<id>, once authenticated

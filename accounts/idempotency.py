@@ -71,7 +71,7 @@ def run(request, *, principal: str, key: str, call: Callable[[], HttpResponse], 
     from .models import IdempotencyRecord
 
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise ValidationError(key_error(f"Give 1 to {MAX_KEY} printable characters."))
+        raise ValidationError(key_error(f"Give 1 to {MAX_KEY} printable characters."), code="malformed")
     now = timezone.now()
     params = {
         "principal": principal,

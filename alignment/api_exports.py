@@ -162,12 +162,15 @@ def _moment(value: str | None, name: str) -> dt.datetime | None:
     return moment
 
 
+DATE_OR_MOMENT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("collection", str, OpenApiParameter.PATH, enum=list(COLLECTIONS)),
         OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(FORMATS), description="csv or ndjson"),
-        OpenApiParameter("since", OpenApiTypes.DATETIME, description="From this moment or date (inclusive)"),
-        OpenApiParameter("until", OpenApiTypes.DATETIME, description="Before this moment or date"),
+        OpenApiParameter("since", DATE_OR_MOMENT, description="From this moment or date (inclusive)"),
+        OpenApiParameter("until", DATE_OR_MOMENT, description="Before this moment or date"),
     ],
     responses={
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row"),

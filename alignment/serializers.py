@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -129,13 +128,29 @@ class _NumberSetting(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "integer"},
+            {"type": "string", "pattern": r"^\s*-?\d+\s*$"},
+            {"type": "string", "enum": [""]},
+        ],
+        "description": "A whole number (JSON number or string); an empty string keeps the default",
+    }
+)
 class _WholeSetting(_NumberSetting):
     pass
 
 
 @extend_schema_field(
-    {"type": "string", "format": "decimal", "description": "A number (string or JSON number)"}
+    {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "string", "format": "decimal"},
+            {"type": "string", "enum": [""]},
+        ],
+        "description": "A number (JSON number or string); an empty string keeps the default",
+    }
 )
 class _DecimalSetting(_NumberSetting):
     pass

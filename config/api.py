@@ -13,6 +13,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 VALIDATION_MESSAGE = "Some fields are not valid. See `fields` for what to change."
+RULE_MESSAGE = "The request is well formed but breaks a rule. See `fields` for what to change."
 
 
 def error_body(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
@@ -37,6 +38,14 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def _codes(codes) -> list[str]:
+    if isinstance(codes, dict):
+        return [code for value in codes.values() for code in _codes(value)]
+    if isinstance(codes, list):
+        return [code for value in codes for code in _codes(value)]
+    return [str(codes)]
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
@@ -48,7 +57,17 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body(response.status_code, "invalid", VALIDATION_MESSAGE, _flatten(exc.detail))
+        fields = _flatten(exc.detail)
+        codes = set(_codes(exc.get_codes()))
+        if getattr(context.get("request"), "fits_schema", False) and "malformed" not in codes:
+            # The request fits the published schema (config.contract), so this is a rule the schema cannot
+            # express: a conflict with stored data (409) or an unprocessable request (422), never a 400.
+            conflict = {"unique", "conflict"} & codes
+            response.status_code = 409 if conflict else 422
+            code = "conflict" if conflict else "unprocessable"
+            response.data = error_body(response.status_code, code, RULE_MESSAGE, fields)
+        else:
+            response.data = error_body(response.status_code, "invalid", VALIDATION_MESSAGE, fields)
     else:
         detail = getattr(exc, "detail", str(exc))
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"

@@ -8,9 +8,15 @@ the API to them.
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import CharField
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from config.api import CursorPagination
+
+MAX_PAGE_SIZE = CursorPagination.max_page_size
 
 
 class ErrorDetailOut(serializers.Serializer):
@@ -30,15 +36,19 @@ class ErrorOut(serializers.Serializer):
 
 
 ERRORS = {
-    "400": "A field, a query parameter or the body is not valid: ``fields`` names each",
+    "400": "The request breaks this schema (a type, an enum, an unknown field or parameter): ``fields`` "
+    "names each",
     "401": "No credentials, or an API key that is invalid, revoked, expired or of another workspace",
     "403": "The credentials lack the scope this operation needs",
     "404": "No such object in this workspace",
+    "422": "The request fits this schema but breaks a rule it cannot express (an unknown referenced id, a "
+    "cross-field rule, a state that does not allow the change; or an Idempotency-Key reused with another "
+    "method, path or body): ``fields`` names each",
     "429": "A rate limit or the daily quota is used up: retry after ``Retry-After`` seconds",
 }
 WRITE_ERRORS = {
-    "409": "A conflict to resolve and retry (a stale version, a request with this Idempotency-Key in flight)",
-    "422": "The Idempotency-Key was used with another method, path or body",
+    "409": "A conflict with stored data to resolve and retry (a stale version, a duplicate, a request with "
+    "this Idempotency-Key in flight)",
 }
 RATE_HEADERS = {
     "X-RateLimit-Limit": "Calls allowed in the current window (the key's or the workspace's, the tighter)",
@@ -47,6 +57,37 @@ RATE_HEADERS = {
     "X-RateLimit-Daily-Limit": "Calls the workspace may make today (UTC)",
     "X-RateLimit-Daily-Remaining": "Calls left today",
 }
+
+
+def _model_field(field):
+    """The model column behind a serializer field (``company.name`` walks the relation), and whether a
+    null on the way can make the value null."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    source = getattr(field, "source", "")
+    if model is None or not source or source == "*":
+        return None, False
+    nullable = False
+    for part in source.split("."):
+        try:
+            column = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None, False
+        if not getattr(column, "concrete", False):
+            return None, False
+        nullable = nullable or column.null
+        model = column.related_model
+        if model is None and part != source.split(".")[-1]:
+            return None, False
+    return column, nullable
+
+
+def request_bodies_closed(result, generator, request, public):
+    """Postprocessing hook: every request body object takes its listed fields only
+    (``additionalProperties: false``), as the API does (config.contract)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result
 
 
 class TandemAutoSchema(AutoSchema):
@@ -59,6 +100,43 @@ class TandemAutoSchema(AutoSchema):
         if self.method in ("POST", "PUT", "PATCH") and getattr(self.view, "input_serializer", None):
             return self.view.input_serializer
         return super().get_request_serializer()
+
+    def _get_parameters(self):
+        """Filters belong to the list (GET); a create on the same path takes none."""
+        parameters = super()._get_parameters()
+        if self.method in ("POST", "PUT", "PATCH"):
+            parameters = [p for p in parameters if p.get("in") != "query"]
+        for parameter in parameters:
+            if parameter.get("in") == "query" and parameter["name"] == "limit":
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": MAX_PAGE_SIZE}
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """What the model allows, said for read-only fields too: a blank choice or URL as ``""``, a null
+        column as ``nullable``; a time of day as ``HH:MM[:SS]`` (JSON Schema's ``time`` wants an offset)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and direction == "request":
+            # A decimal is written as a JSON number or as a string ("0.70"), and is answered as a string.
+            bounds = {key: schema[key] for key in ("minimum", "maximum") if key in schema}
+            schema = {"anyOf": [{"type": "number", **bounds}, schema]}
+        if schema.get("format") == "time":
+            schema = {**schema, "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"}
+            del schema["format"]
+        model_field, nullable = _model_field(field)
+        if model_field is None:
+            return schema
+        if nullable and not schema.get("nullable") and (field.read_only or field.allow_null):
+            schema = {**schema, "nullable": True}
+        takes_blank = model_field.blank and not model_field.null and isinstance(model_field, CharField)
+        if (
+            takes_blank
+            and "." not in field.source
+            and ("format" in schema or "allOf" in schema or "enum" in schema)
+        ):
+            outer = {key: schema[key] for key in ("readOnly", "description", "nullable") if key in schema}
+            inner = {key: value for key, value in schema.items() if key not in outer}
+            schema = {"anyOf": [inner, {"type": "string", "enum": [""]}], **outer}
+        return schema
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -28,12 +28,12 @@ def full_clean(instance: models.Model, *, exclude: Iterable[str] | None = None) 
     Check constraints are left to the services, which test them first with messages that name the
     field ("The end date cannot be before the start date."); the database constraints stay the backstop.
     """
-    errors = check_text(instance)
+    errors: dict[str, list] = dict(check_text(instance))
     try:
         instance.full_clean(exclude=list(exclude or []) + list(errors), validate_constraints=False)
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        for field, items in exc.error_dict.items():  # the errors themselves, so codes ("unique") survive
+            errors.setdefault(field, []).extend(items)
     if errors:
         raise ValidationError(errors)
 
@@ -53,8 +53,8 @@ def clean_into(instance: models.Model, errors: dict[str, list[str]]) -> None:
     try:
         full_clean(instance, exclude=list(errors))
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        for field, items in exc.error_dict.items():
+            errors.setdefault(field, []).extend(items)
 
 
 def resolve_ids(model: type[models.Model], value, field: str, errors: dict) -> list | None:

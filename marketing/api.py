@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status
 from rest_framework.response import Response
@@ -372,7 +373,6 @@ class SendDeleteView(TenantAPIView):
 class ContentListView(MarketingListCreate):
     serializer_class = s.ContentOut
     input_serializer = s.ContentIn
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
     allowed_params = ("search", "kind", "funnel_stage", "tag", "campaign")
 
     def get_queryset(self):
@@ -386,9 +386,6 @@ class ContentListView(MarketingListCreate):
         )
 
     def create_object(self, data, request):
-        upload = request.FILES.get("file")
-        if upload is not None:
-            data["file"] = upload
         return content_services.content_create(data=data, actor=acting_user(request))
 
 
@@ -411,7 +408,11 @@ class ContentFileView(TenantAPIView):
 
     scope_area = Area.MARKETING
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an asset's file")
+    @extend_schema(
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        summary="Download an asset's file",
+        description="The file as uploaded, with its own content type (PDF, image, ...).",
+    )
     def get(self, request, pk: int):
         asset = get_object_or_404(ContentAsset.objects.exclude(file=""), pk=pk)
         content_services.content_record_use(asset=asset, use="download")

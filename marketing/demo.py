@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from decimal import Decimal
 
 from django.db import transaction
@@ -154,6 +155,11 @@ TITLES = [
     ("CMO", "c_level"),
 ]
 INTERESTS = ["crm", "analytics", "automation", "ai", "attribution", "forecasting", "content", "events"]
+
+
+def _ascii(email: str) -> str:
+    """An address anyone's validator takes: "lópez" becomes "lopez" (names keep their accents)."""
+    return unicodedata.normalize("NFKD", email).encode("ascii", "ignore").decode()
 
 
 def seed(*, tenant) -> bool:
@@ -361,7 +367,7 @@ def _contacts(rng, companies, campaigns, start, now) -> list[tuple[Contact, list
         mql_at = next((at for s, at in reversed(history) if s == LifecycleStage.MQL), None)
         rows.append(
             Contact(
-                email=f"{first}.{last}.{i + 1}@{rng.choice(companies).domain}".lower()
+                email=_ascii(f"{first}.{last}.{i + 1}@{rng.choice(companies).domain}".lower())
                 .replace(" ", "")
                 .replace("í", "i")
                 .replace("ü", "u"),

@@ -3,6 +3,7 @@ types only, so every error still comes back in the one error shape, named by fie
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import (
@@ -278,6 +279,47 @@ class ContentOut(serializers.ModelSerializer):
         return reverse("api-content-file", args=[asset.pk]) if asset.file else None
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "pricing-battlecard.pdf"},
+            "content_base64": {"type": "string", "format": "byte", "description": "The file, base64-encoded"},
+        },
+        "required": ["name", "content_base64"],
+        "additionalProperties": False,
+        "description": "An uploaded file (up to 25 MB before encoding)",
+    }
+)
+class Base64FileField(serializers.Field):
+    """A file sent inside the JSON body: ``{"name": "deck.pdf", "content_base64": "..."}``."""
+
+    default_error_messages = {
+        "invalid": "Give an object with 'name' and 'content_base64'.",
+        "encoding": "content_base64 is not valid base64.",
+    }
+
+    def to_internal_value(self, data):
+        import base64
+        import binascii
+
+        from django.core.files.base import ContentFile
+
+        if not isinstance(data, dict) or set(data) != {"name", "content_base64"}:
+            self.fail("invalid")
+        name, encoded = data["name"], data["content_base64"]
+        if not isinstance(name, str) or not name.strip() or not isinstance(encoded, str):
+            self.fail("invalid")
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("encoding")
+        return ContentFile(content, name=name.strip().rsplit("/", 1)[-1][:200])
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return None
+
+
 class ContentIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     kind = _choice(ContentKind.choices)
@@ -288,6 +330,7 @@ class ContentIn(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, max_length=100
     )
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
+    file = Base64FileField(required=False, help_text="Upload a file instead of (or besides) a URL")
 
 
 class TouchpointOut(serializers.ModelSerializer):
@@ -336,9 +379,19 @@ class TouchpointIn(serializers.Serializer):
     external_id = _text(100)
 
 
+@extend_schema_field({"type": "object"})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object whose keys a service checks (a segment definition, a condition, a batch item)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object"}})
+class JSONObjectListField(serializers.JSONField):
+    """A JSON list of objects a service checks (a form's fields)."""
+
+
 class BatchIn(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        child=JSONObjectField(),
         min_length=1,
         max_length=1000,
         help_text="Up to 1,000 objects; an item that is not one gets an error of its own",
@@ -360,7 +413,7 @@ class BatchOut(serializers.Serializer):
 
 
 class TouchpointBatchIn(serializers.Serializer):
-    items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+    items = serializers.ListField(child=JSONObjectField(), min_length=1, max_length=1000)
 
 
 class TouchpointBatchResult(serializers.Serializer):
@@ -398,11 +451,11 @@ class SegmentIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = _text(10_000)
     kind = _choice(Segment.Kind.choices, required=False)
-    definition = serializers.JSONField(required=False)
+    definition = JSONObjectField(required=False)
 
 
 class SegmentCountIn(serializers.Serializer):
-    definition = serializers.JSONField()
+    definition = JSONObjectField()
 
 
 class SegmentCountOut(serializers.Serializer):
@@ -436,7 +489,7 @@ class ScoringRuleOut(serializers.ModelSerializer):
 class ScoringRuleIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     kind = _choice(ScoringRule.Kind.choices)
-    condition = serializers.JSONField(required=False)
+    condition = JSONObjectField(required=False)
     touch_kind = _choice(TouchpointKind.choices, required=False, allow_blank=True)
     points = serializers.IntegerField(min_value=-1000, max_value=1000)
     window_days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
@@ -453,7 +506,7 @@ class MqlRuleOut(serializers.ModelSerializer):
 
 class MqlRuleIn(serializers.Serializer):
     score_threshold = serializers.IntegerField(min_value=0, max_value=10_000)
-    criteria = serializers.JSONField(required=False)
+    criteria = JSONObjectField(required=False)
     note = _text(200)
 
 
@@ -480,7 +533,7 @@ class LeadFormOut(serializers.ModelSerializer):
 class LeadFormIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    fields = serializers.JSONField(required=False)
+    fields = JSONObjectListField(required=False)
     thank_you_text = _text(5000)
     redirect_url = serializers.URLField(max_length=2000, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)

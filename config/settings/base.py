@@ -289,6 +289,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.request_bodies_closed",
+    ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name per choice set, so clients get stable enum types.
     "ENUM_NAME_OVERRIDES": {

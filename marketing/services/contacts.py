@@ -133,7 +133,7 @@ def _prepare_contact(contact: Contact, data: dict) -> dict[str, list[str]]:
         and contact.email
         and Contact.objects.filter(email__iexact=contact.email).exclude(pk=contact.pk).exists()
     ):
-        errors["email"] = [DUPLICATE_EMAIL]
+        errors["email"] = [ValidationError(DUPLICATE_EMAIL, code="unique")]  # a 409 through the API
     return errors
 
 

@@ -192,7 +192,11 @@ def _lock(deal: Deal, expected_version: int | None) -> Deal:
     locked = Deal.objects.select_for_update().get(pk=deal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise ValidationError(
-            {"version": ["Someone else changed this deal meanwhile. Reload it and try again."]}
+            {
+                "version": ValidationError(
+                    "Someone else changed this deal meanwhile. Reload it and try again.", code="conflict"
+                )
+            }
         )
     if locked.status != Deal.Status.OPEN:
         raise ValidationError({"stage": ["This deal is closed; reopen it before moving it."]})

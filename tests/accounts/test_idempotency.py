@@ -44,7 +44,7 @@ def test_a_repeated_post_is_answered_once_and_replayed(tenant_a):
     assert "X-RateLimit-Remaining" in again  # a replay is a counted call like any other
     assert _contacts("once@example.com") == 1
     # without a key, the same body is a second request (here refused: the e-mail is taken)
-    assert _send(client, "post", CONTACTS, {"email": "once@example.com"}, key=None).status_code == 400
+    assert _send(client, "post", CONTACTS, {"email": "once@example.com"}, key=None).status_code == 409
 
 
 def test_the_same_key_with_another_body_or_route_is_a_422_naming_the_header(tenant_a):
@@ -53,7 +53,7 @@ def test_the_same_key_with_another_body_or_route_is_a_422_naming_the_header(tena
     other_body = _send(client, "post", CONTACTS, {"email": "second@example.com"})
     assert other_body.status_code == 422
     assert set(other_body.json()["error"]["fields"]) == {"Idempotency-Key"}
-    other_route = _send(client, "post", "/api/v1/companies/", {"email": "first@example.com"})
+    other_route = _send(client, "post", "/api/v1/companies/", {"name": "First Ltd"})
     assert other_route.status_code == 422
     assert _contacts("second@example.com") == 0
 
@@ -94,7 +94,7 @@ def test_a_record_past_24_hours_starts_over(tenant_a):
     with schema_context("alpha"):
         IdempotencyRecord.objects.update(created=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     again = _send(client, "post", CONTACTS, {"email": "old@example.com"}, key="old")
-    assert again.status_code == 400 and "Idempotent-Replayed" not in again  # run again: the e-mail is taken
+    assert again.status_code == 409 and "Idempotent-Replayed" not in again  # run again: the e-mail is taken
     with schema_context("alpha"):
         from accounts.idempotency import prune
 

@@ -24,7 +24,7 @@ from marketing.models import StageTransition, Touchpoint
 from marketing.models.campaigns import CampaignSend
 from sales.models import Deal, Quota, Team
 from sales.services.deals import deal_create
-from tests.conftest import api_client, api_key_for, login, user_in
+from tests.conftest import api_client, api_key_for, login, refused, user_in
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -582,8 +582,7 @@ def test_bad_filters_are_400_naming_the_parameter(tenant_a, path, query, field):
     seed("alpha")
     client = api_client("alpha", api_key_for("alpha", ["alignment:read"]))
     response = get(client, f"{path}?{query}")
-    assert response.status_code == 400, response.content[:300]
-    assert field in response.json()["error"]["fields"], response.json()
+    assert field in refused(response), response.json()
 
 
 @pytest.mark.parametrize(
@@ -627,7 +626,7 @@ def test_tenant_b_never_sees_tenant_a_values(tenant_a, tenant_b):
     # a campaign of alpha is an unknown filter on beta
     with schema_context("alpha"):
         alpha_campaign = factories.campaign(name="only in alpha").pk
-    assert get(api_client("beta", key), f"{APIS[0]}?campaign={alpha_campaign}").status_code == 400
+    assert get(api_client("beta", key), f"{APIS[0]}?campaign={alpha_campaign}").status_code == 422
 
 
 @pytest.mark.parametrize("role", ["admin", "marketing", "sales", "leadership"])

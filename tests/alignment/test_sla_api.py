@@ -49,7 +49,7 @@ def test_a_write_key_sets_the_calendar_and_policies(tenant_a):
     bad = call(
         client, "patch", f"{API}calendar/", {"time_zone": "CET", "day_start": "18:00", "day_end": "08:00"}
     )
-    assert bad.status_code == 400 and fields(bad) == {"time_zone", "day_end"}
+    assert bad.status_code == 422 and fields(bad) == {"time_zone", "day_end"}
     with schema_context("alpha"):
         team = Team.objects.create(name="East")
     created = call(
@@ -57,9 +57,9 @@ def test_a_write_key_sets_the_calendar_and_policies(tenant_a):
     )
     assert created.status_code == 201, created.content
     clash = call(client, "post", f"{API}policies/", {"name": "East again", "team": team.pk})
-    assert clash.status_code == 400 and fields(clash) == {"team"}
+    assert clash.status_code == 422 and fields(clash) == {"team"}
     missing = call(client, "post", f"{API}policies/", {"name": "Nowhere", "segment": 999999})
-    assert missing.status_code == 400 and fields(missing) == {"segment"}
+    assert missing.status_code == 422 and fields(missing) == {"segment"}
     assert call(client, "delete", f"{API}policies/{created.json()['id']}/").status_code == 204
     with schema_context("alpha"):
         assert not SlaPolicy.objects.get(pk=created.json()["id"]).is_active
@@ -102,7 +102,7 @@ def test_clock_states_and_the_report(tenant_a):
     )
     assert total["touch_attainment"] == "0.5000"
     bad = call(client, "get", f"{API}report/?month=2026-13")
-    assert bad.status_code == 400 and fields(bad) == {"month"}
+    assert bad.status_code == 422 and fields(bad) == {"month"}
 
 
 def test_the_sla_api_is_isolated_between_workspaces(tenant_a, tenant_b):

@@ -14,7 +14,7 @@ from marketing.services.forms import form_create, form_submit
 from marketing.services.scoring import scoring_rule_create
 from marketing.services.segments import segment_create
 from marketing.services.touchpoints import touchpoints_record
-from tests.conftest import api_client, api_key_for, login
+from tests.conftest import api_client, api_key_for, login, refused
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -204,8 +204,7 @@ def test_keys_need_the_marketing_scope(tenant_a):
 def test_bad_input_is_400_naming_the_field_and_stores_nothing(tenant_a, path, payload, field):
     client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
     response = client.post(path, payload, content_type="application/json")
-    assert response.status_code == 400, response.content[:500]
-    assert field in response.json()["error"]["fields"], response.json()
+    assert field in refused(response), response.json()
     with schema_context("alpha"):
         from marketing.models import Campaign, Contact, ContentAsset, Segment, Touchpoint
 

@@ -14,7 +14,7 @@ from sales.services.activities import activity_create
 from sales.services.customers import customer_account_for, subscription_create
 from sales.services.deals import deal_create, deal_move
 from sales.services.quotas import quota_set
-from tests.conftest import api_client, api_key_for, login
+from tests.conftest import api_client, api_key_for, login, refused
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -171,11 +171,11 @@ def test_deal_actions_and_refusals(tenant_a):
         ({"name": "x", "expected_close_date": "2001-01-01"}, "expected_close_date"),
     ]:
         bad = client.post("/api/v1/deals/", payload, content_type="application/json")
-        assert bad.status_code == 400 and field in bad.json()["error"]["fields"]
+        assert field in refused(bad)
     wrong = client.post(
         f"/api/v1/deals/{deal['id']}/move/", {"stage": upsell_stage}, content_type="application/json"
     )
-    assert wrong.status_code == 400 and "stage" in wrong.json()["error"]["fields"]
+    assert wrong.status_code == 422 and "stage" in wrong.json()["error"]["fields"]
     moved = client.post(
         f"/api/v1/deals/{deal['id']}/move/", {"stage": demo, "version": 1}, content_type="application/json"
     )
@@ -183,7 +183,7 @@ def test_deal_actions_and_refusals(tenant_a):
     stale = client.post(
         f"/api/v1/deals/{deal['id']}/move/", {"stage": demo, "version": 1}, content_type="application/json"
     )
-    assert stale.status_code == 400 and "version" in stale.json()["error"]["fields"]
+    assert stale.status_code == 409 and "version" in stale.json()["error"]["fields"]
     no_reason = client.post(
         f"/api/v1/deals/{deal['id']}/lost/", {"category": "pricing"}, content_type="application/json"
     )
@@ -214,7 +214,7 @@ def test_lead_queue_accept_and_reject_through_the_api(tenant_a):
     )
     assert accepted.status_code == 200 and accepted.json()["deal"]
     again = client.post(f"/api/v1/leads/{a.pk}/accept/", {}, content_type="application/json")
-    assert again.status_code == 400
+    assert again.status_code == 422  # no longer waiting in the queue
     rejected = client.post(
         f"/api/v1/leads/{b.pk}/reject/",
         {"reason": reason, "note": "Next year"},
@@ -223,7 +223,7 @@ def test_lead_queue_accept_and_reject_through_the_api(tenant_a):
     assert rejected.status_code == 200 and rejected.json()["decision"] == "rejected"
     assert client.get("/api/v1/leads/").json()["results"] == []
     bad = client.post(f"/api/v1/leads/{b.pk}/reject/", {"reason": 999999}, content_type="application/json")
-    assert bad.status_code == 400
+    assert bad.status_code == 422
 
 
 def test_subscription_events_list_with_filters_and_bad_input(tenant_a):
@@ -256,7 +256,7 @@ def test_subscription_events_list_with_filters_and_bad_input(tenant_a):
     assert client.get("/api/v1/subscription-events/?since=2999-01-01").json()["results"] == []
     for query, field in [("kind=upgrade", "kind"), ("since=yesterday", "since"), ("account=x", "account")]:
         bad = client.get(f"/api/v1/subscription-events/?{query}")
-        assert bad.status_code == 400 and field in bad.json()["error"]["fields"], query
+        assert field in refused(bad), query
 
 
 def test_quotas_answer_actual_and_attainment(tenant_a):
@@ -305,7 +305,7 @@ def test_an_activity_can_share_marketing_content(tenant_a):
         {"kind": "email", "subject": "x", "deal": ids["deal"], "content": asset.pk + 1000},
         content_type="application/json",
     )
-    assert unknown.status_code == 400 and "content" in unknown.json()["error"]["fields"]
+    assert unknown.status_code == 422 and "content" in unknown.json()["error"]["fields"]
     with schema_context("alpha"):
         assert ContentAsset.objects.get(pk=asset.pk).share_count == 1  # the refused one did not count
     page = login("alpha", "sales").get(f"/sales/deals/{ids['deal']}/").content.decode()

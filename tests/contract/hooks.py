@@ -1,0 +1,35 @@
+"""Schemathesis hooks for the contract run (SCHEMATHESIS_HOOKS=tests.contract.hooks).
+
+``another_workspace_is_401``: with another workspace's key, every answer of every operation is a 401, and
+says so in the one error body. Used by the second run of tests/integration/test_api_contract.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import schemathesis
+
+# What the URL converters match: <int:pk> (the schema's "id") and <slug:...>.
+ROUTE_VALUES = {"id": re.compile(r"[0-9]+")}
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+@schemathesis.check
+def another_workspace_is_401(ctx, response, case):
+    # A path parameter no route takes ("null,null" for an id) reaches no operation: the URL resolver answers
+    # 404 to everyone before any view (or key) is looked at, and says nothing about this workspace.
+    values = (case.path_parameters or {}).items()
+    if any(not ROUTE_VALUES.get(name, SLUG).fullmatch(str(value)) for name, value in values):
+        return None
+    if response.status_code != 401:
+        raise AssertionError(
+            f"{case.method} {case.path} answered {response.status_code} to another workspace's key, not 401"
+        )
+    body = response.json()
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    if error.get("status") != 401 or error.get("code") not in ("authentication_failed", "not_authenticated"):
+        raise AssertionError(
+            f"{case.method} {case.path}: a 401 without the error body: {response.text[:200]!r}"
+        )
+    return None
