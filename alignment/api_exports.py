@@ -186,10 +186,11 @@ class ExportView(TenantAPIView):
 
     def initial(self, request, *args, **kwargs):
         collection = COLLECTIONS.get(kwargs.get("collection", ""))
+        if collection is not None:
+            self.scope_area = collection.area
+        super().initial(request, *args, **kwargs)  # the key first: another workspace's is a 401 on any path
         if collection is None or kwargs.get("fmt") not in FORMATS:
             raise Http404
-        self.scope_area = collection.area
-        super().initial(request, *args, **kwargs)
 
     def get(self, request, collection: str, fmt: str):
         params = {
