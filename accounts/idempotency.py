@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from rest_framework.exceptions import APIException, ValidationError
 HEADER = "Idempotency-Key"
 METHODS = ("POST", "PATCH")
 MAX_KEY = 255
+KEY_PATTERN = r"[\x20-\x7e]+"  # printable ASCII, as HTTP headers travel; the schema documents the same
 
 CLAIM = """
 INSERT INTO accounts_idempotencyrecord
@@ -70,8 +72,8 @@ def run(request, *, principal: str, key: str, call: Callable[[], HttpResponse], 
     rolls the record back with everything else (no effect happened)."""
     from .models import IdempotencyRecord
 
-    if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise ValidationError(key_error(f"Give 1 to {MAX_KEY} printable characters."), code="malformed")
+    if len(key) > MAX_KEY or not re.fullmatch(KEY_PATTERN, key):
+        raise ValidationError(key_error(f"Give 1 to {MAX_KEY} printable characters."))
     now = timezone.now()
     params = {
         "principal": principal,

@@ -138,7 +138,6 @@ class MetricListView(AlignmentAction):
         OpenApiParameter("dimension_value", str, description="Needs a dimension other than 'total'"),
         OpenApiParameter("model", str, enum=AttributionModel.values, description="Attribution model"),
         DEFINITION_PARAM,
-        OpenApiParameter("ordering", str, enum=["period", "-period"], description="Default: period"),
     ],
 )
 class MetricValueListView(AlignmentList):
@@ -214,7 +213,6 @@ class MetricValueListView(AlignmentList):
             "created_until", OpenApiTypes.DATE, description="Deals created on or before this day"
         ),
         DEFINITION_PARAM,
-        OpenApiParameter("ordering", str, enum=["created", "-created"], description="Default: -created"),
     ],
 )
 class AttributionCreditListView(AlignmentList):

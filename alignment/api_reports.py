@@ -67,6 +67,9 @@ class ReportOut(serializers.Serializer):
     tables = serializers.DictField(child=ReportTableOut())
 
 
+ID_OR_NONE = {"type": "string", "pattern": "^(none|[1-9][0-9]{0,17})$"}  # campaign=3, campaign=none
+
+
 def _parameters(report: str) -> list[OpenApiParameter]:
     spec = reports.SPECS[report]
     params = [
@@ -88,7 +91,8 @@ def _parameters(report: str) -> list[OpenApiParameter]:
     }
     for name in spec.dimensions:
         text, enum = described[name]
-        params.append(OpenApiParameter(name, str, enum=enum, description=f"{text}; one dimension at a time"))
+        kind = str if enum else ID_OR_NONE
+        params.append(OpenApiParameter(name, kind, enum=enum, description=f"{text}; one dimension at a time"))
     for name, choices in spec.choices.items():
         params.append(OpenApiParameter(name, str, enum=list(choices), description=f"Default: {choices[0]}"))
     if spec.send:

@@ -130,12 +130,8 @@ class _NumberSetting(serializers.CharField):
 
 @extend_schema_field(
     {
-        "anyOf": [
-            {"type": "integer"},
-            {"type": "string", "pattern": r"^\s*-?\d+\s*$"},
-            {"type": "string", "enum": [""]},
-        ],
-        "description": "A whole number (JSON number or string); an empty string keeps the default",
+        "anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?\d+\s*$"}],
+        "description": "A whole number (JSON number or string)",
     }
 )
 class _WholeSetting(_NumberSetting):
@@ -144,12 +140,8 @@ class _WholeSetting(_NumberSetting):
 
 @extend_schema_field(
     {
-        "anyOf": [
-            {"type": "number"},
-            {"type": "string", "format": "decimal"},
-            {"type": "string", "enum": [""]},
-        ],
-        "description": "A number (JSON number or string); an empty string keeps the default",
+        "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*-?(\d+\.?\d*|\.\d+)\s*$"}],
+        "description": "A number (JSON number or string)",
     }
 )
 class _DecimalSetting(_NumberSetting):
@@ -181,7 +173,11 @@ class DefinitionIn(serializers.Serializer):
             )
         for name in TEXT_FIELDS:
             fields[name] = _TextSetting(
-                required=False, allow_blank=True, trim_whitespace=False, help_text="1 to 200 characters."
+                required=False,
+                allow_blank=True,
+                trim_whitespace=False,
+                max_length=200,
+                help_text="1 to 200 characters.",
             )
         return fields
 

@@ -59,7 +59,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         codes = set(_codes(exc.get_codes()))
-        if getattr(context.get("request"), "fits_schema", False) and "malformed" not in codes:
+        if getattr(context.get("request"), "fits_schema", False):
             # The request fits the published schema (config.contract), so this is a rule the schema cannot
             # express: a conflict with stored data (409) or an unprocessable request (422), never a 400.
             conflict = {"unique", "conflict"} & codes

@@ -14,9 +14,22 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from accounts import idempotency
 from config.api import CursorPagination
 
 MAX_PAGE_SIZE = CursorPagination.max_page_size
+IDEMPOTENCY_PARAMETER = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Send it to retry safely: the first answer is replayed for 24 hours (docs/api.md)",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY,
+        "pattern": f"^{idempotency.KEY_PATTERN}$",
+    },
+}
 
 
 class ErrorDetailOut(serializers.Serializer):
@@ -64,10 +77,12 @@ def _model_field(field):
     null on the way can make the value null."""
     model = getattr(getattr(field.parent, "Meta", None), "model", None)
     source = getattr(field, "source", "")
-    if model is None or not source or source == "*":
+    if not source or source == "*":
         return None, False
-    nullable = False
+    column, nullable = None, False
     for part in source.split("."):
+        if model is None:  # no model here, or a column that is not a relation before the last part
+            return None, False
         try:
             column = model._meta.get_field(part)
         except FieldDoesNotExist:
@@ -76,8 +91,6 @@ def _model_field(field):
             return None, False
         nullable = nullable or column.null
         model = column.related_model
-        if model is None and part != source.split(".")[-1]:
-            return None, False
     return column, nullable
 
 
@@ -102,13 +115,29 @@ class TandemAutoSchema(AutoSchema):
         return super().get_request_serializer()
 
     def _get_parameters(self):
-        """Filters belong to the list (GET); a create on the same path takes none."""
+        """Filters and ``ordering`` (from the view's ``ordering_fields``) belong to the list (GET); a create
+        on the same path takes none, and a POST or PATCH takes an ``Idempotency-Key``."""
         parameters = super()._get_parameters()
         if self.method in ("POST", "PUT", "PATCH"):
             parameters = [p for p in parameters if p.get("in") != "query"]
         for parameter in parameters:
             if parameter.get("in") == "query" and parameter["name"] == "limit":
                 parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": MAX_PAGE_SIZE}
+        ordering_fields = getattr(self.view, "ordering_fields", None)
+        if self.method == "GET" and ordering_fields:
+            default = next(
+                (key for key, value in ordering_fields.items() if value == self.view.default_ordering), None
+            )
+            parameters.append(
+                {
+                    "name": "ordering",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": sorted(ordering_fields)},
+                    "description": f"Default: {default}" if default else "Default: newest first",
+                }
+            )
+        if self.method in idempotency.METHODS:
+            parameters.append(IDEMPOTENCY_PARAMETER)
         return parameters
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):

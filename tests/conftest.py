@@ -174,12 +174,15 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def refused(response) -> set[str]:
-    """The fields an API refusal names. A request that breaks the published schema is a 400 ("invalid"),
-    one that fits it but breaks a rule is a 422 ("unprocessable"); config.contract decides which, and
-    tests/test_contract.py pins that split. Either way nothing else may answer."""
-    assert response.status_code in (400, 422), response.content[:300]
+BREAKS_SCHEMA, BREAKS_RULE = 400, 422
+
+
+def refused(response, status: int) -> set[str]:
+    """The fields an API refusal names, after checking it is the expected one: ``BREAKS_SCHEMA`` (400,
+    "invalid") for a request that breaks the published schema, ``BREAKS_RULE`` (422, "unprocessable") for
+    one that fits it but breaks a rule the schema cannot express (config.contract)."""
+    assert response.status_code == status, response.content[:300]
     body = response.json()["error"]
-    assert body["code"] == {400: "invalid", 422: "unprocessable"}[response.status_code], body
-    assert body["status"] == response.status_code
+    assert body["code"] == {400: "invalid", 422: "unprocessable"}[status], body
+    assert body["status"] == status
     return set(body["fields"])

@@ -106,3 +106,21 @@ def test_the_served_schema_closes_request_bodies_and_keeps_filters_on_lists(tena
                     method,
                     path,
                 )
+
+
+def test_ordering_and_the_idempotency_key_are_documented_and_checked(writer):
+    schema = api_client("alpha").get("/api/schema/?format=json").json()
+    contacts = schema["paths"]["/api/v1/contacts/"]
+    ordering = [p for p in contacts["get"]["parameters"] if p["name"] == "ordering"]
+    assert ordering and "-created" in ordering[0]["schema"]["enum"]
+    assert [p["in"] for p in contacts["post"]["parameters"] if p["name"] == "Idempotency-Key"] == ["header"]
+    assert _error(writer.get("/api/v1/contacts/?ordering=shoe_size"), 400)["ordering"][0].startswith(
+        "Choose one"
+    )
+    response = writer.post(
+        "/api/v1/contacts/",
+        {"email": "k@example.com"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="é",
+    )
+    assert _error(response, 400) == {"Idempotency-Key": ["This value is not in the expected format."]}

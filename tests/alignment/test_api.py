@@ -27,7 +27,7 @@ from alignment.models import (
 from alignment.services import current_definition, definition_values
 from marketing.models import Touchpoint
 from sales.services.deals import deal_create
-from tests.conftest import api_client, api_key_for, login, refused
+from tests.conftest import BREAKS_RULE, BREAKS_SCHEMA, api_client, api_key_for, login, refused
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +130,26 @@ def _ids(response) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
 
 
-def _bad(response) -> set[str]:
-    return refused(response)
+def _bad(response, query) -> set[str]:
+    """A refusal: a 422 for the cases in RULES (they fit the schema), a 400 for the others."""
+    return refused(response, BREAKS_RULE if query in RULES else BREAKS_SCHEMA)
+
+
+# Requests that fit the published schema but break a rule: an empty or too long range, a dimension value
+# without its dimension, a long value, a definition version or campaign id that names nothing.
+RULES = {
+    "metric=leads&from=2026-03-01&to=2026-02-01",
+    "metric=leads&from=2000-01-01&to=2026-01-01",
+    "metric=leads&from=0001-01-01",
+    "metric=leads&dimension_value=email",
+    "metric=leads&dimension=total&dimension_value=email",
+    "metric=leads&dimension=channel&dimension_value=" + "x" * 101,
+    "metric=leads&definition=999999",
+    "campaign=-1",
+    "created_since=2026-03-01&created_until=2026-02-01",
+    "definition=0",
+    "from=2026-01-01&to=2036-12-31",
+}
 
 
 # --- Registry ---------------------------------------------------------------------------------------
@@ -155,7 +173,7 @@ def test_the_registry_lists_every_metric_with_its_meaning(tenant_a):
         "needs": "",
         "notes": "States the attribution model.",
     }
-    assert _bad(client.get("/api/v1/metrics/?owner=sales")) == {"owner"}
+    assert refused(client.get("/api/v1/metrics/?owner=sales"), BREAKS_SCHEMA) == {"owner"}
 
 
 # --- Metric values ----------------------------------------------------------------------------------
@@ -265,7 +283,7 @@ def test_metric_values_answer_the_rows_each_filter_asks_for(stored):
 )
 def test_bad_metric_value_parameters_are_400s_naming_them(stored, query, named):
     client = api_client("alpha", api_key_for("alpha", ["alignment:read"]))
-    assert _bad(client.get(f"/api/v1/metric-values/?{query}")) == named
+    assert _bad(client.get(f"/api/v1/metric-values/?{query}"), query) == named
 
 
 # --- Attribution ------------------------------------------------------------------------------------
@@ -411,7 +429,7 @@ def test_credits_answer_the_rows_each_filter_asks_for(attributed):
 )
 def test_bad_credit_parameters_are_400s_naming_them(attributed, query, named):
     client = api_client("alpha", api_key_for("alpha", ["alignment:read"]))
-    assert _bad(client.get(f"/api/v1/attribution/credits/?{query}")) == named
+    assert _bad(client.get(f"/api/v1/attribution/credits/?{query}"), query) == named
 
 
 def test_rollups_sum_amounts_and_divide_summed_numerators(attributed):
@@ -463,7 +481,7 @@ def test_rollups_sum_amounts_and_divide_summed_numerators(attributed):
 )
 def test_bad_rollup_parameters_are_400s_naming_them(attributed, query, named):
     client = api_client("alpha", api_key_for("alpha", ["alignment:read"]))
-    assert _bad(client.get(f"/api/v1/attribution/rollups/?{query}")) == named
+    assert _bad(client.get(f"/api/v1/attribution/rollups/?{query}"), query) == named
 
 
 def test_rollups_and_values_agree_with_what_the_engine_stores(alpha):
@@ -577,21 +595,21 @@ def test_a_no_op_change_stores_nothing(tenant_a):
 
 
 @pytest.mark.parametrize(
-    ("body", "named"),
+    ("body", "named", "status"),
     [
-        ({"gross_margin": "2"}, {"gross_margin"}),
-        ({"gross_margin": "0.12345"}, {"gross_margin"}),
-        ({"cohort_window_days": "abc"}, {"cohort_window_days"}),
-        ({"cohort_window_days": 1.5}, {"cohort_window_days"}),
-        ({"cohort_window_days": True}, {"cohort_window_days"}),
-        ({"cohort_window_days": None}, {"cohort_window_days"}),
-        ({"cohort_window_days": ""}, {"cohort_window_days"}),
-        ({"sales_cost_per_month": "NaN"}, {"sales_cost_per_month"}),
-        ({"mql_rule": None}, {"mql_rule"}),
-        ({"mql_rule": 5}, {"mql_rule"}),
-        ({"mql_rule": "   "}, {"mql_rule"}),
-        ({"sql_rule": "x" * 201}, {"sql_rule"}),
-        ({"colour": "blue", "gross_margin": "0.5"}, {"colour"}),
+        ({"gross_margin": "2"}, {"gross_margin"}, BREAKS_RULE),  # out of range
+        ({"gross_margin": "0.12345"}, {"gross_margin"}, BREAKS_RULE),  # too many decimals
+        ({"cohort_window_days": "abc"}, {"cohort_window_days"}, BREAKS_SCHEMA),
+        ({"cohort_window_days": 1.5}, {"cohort_window_days"}, BREAKS_SCHEMA),
+        ({"cohort_window_days": True}, {"cohort_window_days"}, BREAKS_SCHEMA),
+        ({"cohort_window_days": None}, {"cohort_window_days"}, BREAKS_SCHEMA),
+        ({"cohort_window_days": ""}, {"cohort_window_days"}, BREAKS_SCHEMA),
+        ({"sales_cost_per_month": "NaN"}, {"sales_cost_per_month"}, BREAKS_SCHEMA),
+        ({"mql_rule": None}, {"mql_rule"}, BREAKS_SCHEMA),
+        ({"mql_rule": 5}, {"mql_rule"}, BREAKS_SCHEMA),
+        ({"mql_rule": "   "}, {"mql_rule"}, BREAKS_RULE),  # blank once trimmed
+        ({"sql_rule": "x" * 201}, {"sql_rule"}, BREAKS_SCHEMA),
+        ({"colour": "blue", "gross_margin": "0.5"}, {"colour"}, BREAKS_SCHEMA),
         (
             {
                 "quality_weight_acceptance": 0,
@@ -600,16 +618,23 @@ def test_a_no_op_change_stores_nothing(tenant_a):
                 "quality_weight_deal_size": 0,
             },
             {"quality_weight_acceptance"},
+            BREAKS_RULE,  # one weight must be above 0
         ),
-        ({"gross_margin": "2", "lifetime_cap_months": 0}, {"gross_margin", "lifetime_cap_months"}),
-        (["gross_margin"], {"non_field_errors"}),
+        (
+            {"gross_margin": "2", "lifetime_cap_months": 0},
+            {"gross_margin", "lifetime_cap_months"},
+            BREAKS_RULE,
+        ),
+        (["gross_margin"], {"non_field_errors"}, BREAKS_SCHEMA),
     ],
 )
-def test_bad_definition_changes_are_400s_with_field_errors_and_store_nothing(tenant_a, body, named):
+def test_bad_definition_changes_are_400s_with_field_errors_and_store_nothing(tenant_a, body, named, status):
     with schema_context("alpha"):
         versions = DefinitionVersion.objects.count()
     client = api_client("alpha", api_key_for("alpha", ["alignment:write"]))
-    assert _bad(client.post("/api/v1/definitions/", body, content_type="application/json")) == named
+    assert (
+        refused(client.post("/api/v1/definitions/", body, content_type="application/json"), status) == named
+    )
     with schema_context("alpha"):
         assert DefinitionVersion.objects.count() == versions
 

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from alignment import goals
 from alignment.models import Goal, Notification
-from tests.conftest import api_client, api_key_for, login, refused, user_in
+from tests.conftest import BREAKS_RULE, BREAKS_SCHEMA, api_client, api_key_for, login, refused, user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -65,21 +65,21 @@ def test_a_key_with_write_creates_changes_and_deletes_a_goal(tenant_a):
 
 
 @pytest.mark.parametrize(
-    ("fields", "field"),
+    ("fields", "field", "status"),
     [
-        ({"metric": "nonsense"}, "metric"),
-        ({"period_start": "2026-07-02"}, "period_start"),
-        ({"target": "lots"}, "target"),
-        ({"owners": []}, "owners"),
-        ({"name": "x" * 151}, "name"),
-        ({"parent": 99999}, "parent"),
-        ({"metric": "attributed_pipeline"}, "model"),
+        ({"metric": "nonsense"}, "metric", BREAKS_SCHEMA),
+        ({"period_start": "2026-07-02"}, "period_start", BREAKS_RULE),  # not the first day of a month
+        ({"target": "lots"}, "target", BREAKS_SCHEMA),
+        ({"owners": []}, "owners", BREAKS_RULE),
+        ({"name": "x" * 151}, "name", BREAKS_SCHEMA),
+        ({"parent": 99999}, "parent", BREAKS_RULE),
+        ({"metric": "attributed_pipeline"}, "model", BREAKS_RULE),  # an attributed metric needs a model
     ],
 )
-def test_bad_input_is_a_400_naming_the_field(tenant_a, fields, field):
+def test_bad_input_is_a_400_naming_the_field(tenant_a, fields, field, status):
     client = api_client("alpha", api_key_for("alpha", ["alignment:write"]))
     response = call(client, "post", GOALS, body(**fields))
-    assert field in refused(response), response.content
+    assert field in refused(response, status), response.content
     with schema_context("alpha"):
         assert not Goal.objects.exists()
 

@@ -16,7 +16,7 @@ from alignment.models import ObjectionLog
 from alignment.scorecard import COMPONENTS
 from tests.alignment.helpers import at, deal
 from tests.alignment.test_scorecard import computed_scene as _computed
-from tests.conftest import api_client, api_key_for, refused
+from tests.conftest import BREAKS_RULE, BREAKS_SCHEMA, api_client, api_key_for, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -91,13 +91,19 @@ def test_the_records_behind_a_component_and_the_checklists(tenant_a):
 
 def test_bad_parameters_are_400s_naming_them(tenant_a):
     client = api_client("alpha", api_key_for("alpha", ["alignment:read"]))
-    for query, field in (("?period=year", "period"), ("?start=nope", "start"), ("?colour=red", "colour"),
-                         ("?start=2150-01-01", "start")):  # fmt: skip
+    for query, field, status in (
+        ("?period=year", "period", BREAKS_SCHEMA),
+        ("?start=nope", "start", BREAKS_RULE),  # the schema's start is any text: a date or a month
+        ("?colour=red", "colour", BREAKS_SCHEMA),
+        ("?start=2150-01-01", "start", BREAKS_RULE),  # past the periods kept
+    ):
         response = _get(client, API + query)
-        assert refused(response) == {field}, query
-    for page in ("0", "x", "1e3", "²", "", "100001"):
+        assert refused(response, status) == {field}, query
+    pages = {"x": BREAKS_SCHEMA, "1e3": BREAKS_SCHEMA, "²": BREAKS_SCHEMA, "": BREAKS_SCHEMA}
+    pages |= {"0": BREAKS_RULE, "100001": BREAKS_RULE}  # whole numbers, outside the pages there are
+    for page, status in pages.items():
         response = _get(client, f"{API}components/goals/?page={page}")
-        assert refused(response) == {"page"}
+        assert refused(response, status) == {"page"}, page
     assert _get(client, f"{API}components/nothing/").status_code == 404
 
 

@@ -14,7 +14,7 @@ from marketing.services.forms import form_create, form_submit
 from marketing.services.scoring import scoring_rule_create
 from marketing.services.segments import segment_create
 from marketing.services.touchpoints import touchpoints_record
-from tests.conftest import api_client, api_key_for, login, refused
+from tests.conftest import BREAKS_RULE, BREAKS_SCHEMA, api_client, api_key_for, login, refused
 from tests.marketing import factories
 
 pytestmark = pytest.mark.django_db
@@ -165,26 +165,34 @@ def test_keys_need_the_marketing_scope(tenant_a):
 
 
 @pytest.mark.parametrize(
-    ("path", "payload", "field"),
+    ("path", "payload", "field", "status"),
     [
         (
             "/api/v1/campaigns/",
             {"name": "x", "channel": "email", "start_date": "2026-02-01", "end_date": "2026-01-01"},
             "end_date",
+            BREAKS_RULE,  # before the start
         ),
         (
             "/api/v1/campaigns/",
             {"name": "x", "channel": "email", "start_date": "2026-02-01", "budget": "-1"},
             "budget",
+            BREAKS_RULE,  # below 0, written as text
         ),
-        ("/api/v1/campaigns/", {"name": "x", "channel": "telegraph", "start_date": "2026-02-01"}, "channel"),
-        ("/api/v1/contacts/", {"email": "nope"}, "email"),
-        ("/api/v1/contacts/", {"email": "a@b.example", "first_name": "a\x00"}, "first_name"),
-        ("/api/v1/contacts/", {"email": "a@b.example", "job_title": "x" * 1000}, "job_title"),
+        (
+            "/api/v1/campaigns/",
+            {"name": "x", "channel": "telegraph", "start_date": "2026-02-01"},
+            "channel",
+            BREAKS_SCHEMA,
+        ),
+        ("/api/v1/contacts/", {"email": "nope"}, "email", BREAKS_SCHEMA),
+        ("/api/v1/contacts/", {"email": "a@b.example", "first_name": "a\x00"}, "first_name", BREAKS_RULE),
+        ("/api/v1/contacts/", {"email": "a@b.example", "job_title": "x" * 1000}, "job_title", BREAKS_SCHEMA),
         (
             "/api/v1/segments/",
             {"name": "s", "definition": {"match": "all", "conditions": [{"field": "x", "op": "eq"}]}},
             "definition",
+            BREAKS_RULE,
         ),
         (
             "/api/v1/segments/count/",
@@ -195,16 +203,22 @@ def test_keys_need_the_marketing_scope(tenant_a):
                 }
             },
             "definition",
+            BREAKS_RULE,
         ),
-        ("/api/v1/content/", {"title": "t", "kind": "whitepaper", "funnel_stage": "awareness"}, "url"),
-        ("/api/v1/touchpoints/", {"kind": "page_visit"}, "contact_id"),
-        ("/api/v1/mql-rule/", {"score_threshold": -4}, "score_threshold"),
+        (
+            "/api/v1/content/",
+            {"title": "t", "kind": "whitepaper", "funnel_stage": "awareness"},
+            "url",
+            BREAKS_RULE,
+        ),  # a URL or a file
+        ("/api/v1/touchpoints/", {"kind": "page_visit"}, "contact_id", BREAKS_RULE),  # a contact or an e-mail
+        ("/api/v1/mql-rule/", {"score_threshold": -4}, "score_threshold", BREAKS_SCHEMA),
     ],
 )
-def test_bad_input_is_400_naming_the_field_and_stores_nothing(tenant_a, path, payload, field):
+def test_bad_input_is_400_naming_the_field_and_stores_nothing(tenant_a, path, payload, field, status):
     client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
     response = client.post(path, payload, content_type="application/json")
-    assert field in refused(response), response.json()
+    assert field in refused(response, status), response.json()
     with schema_context("alpha"):
         from marketing.models import Campaign, Contact, ContentAsset, Segment, Touchpoint
 

@@ -92,3 +92,32 @@ def test_content_can_be_linked_to_campaigns_from_the_portal(tenant_a, media):
         asset = ContentAsset.objects.get(title="Launch one-pager")
         assert list(asset.campaigns.values_list("pk", flat=True)) == [campaign.pk]
         assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_the_api_takes_a_file_as_base64_in_the_json_body(tenant_a, media):
+    import base64
+
+    client = api_client("alpha", api_key_for("alpha", ["marketing:read", "marketing:write"]))
+    pdf = b"%PDF-1.4 api upload"
+    body = {
+        "title": "API battlecard",
+        "kind": "battlecard",
+        "funnel_stage": "decision",
+        "file": {"name": "folder/card.pdf", "content_base64": base64.b64encode(pdf).decode()},
+    }
+    created = client.post("/api/v1/content/", body, content_type="application/json")
+    assert created.status_code == 201, created.content[:300]
+    assert created.json()["url"] == "" and created.json()["file_url"]
+    download = client.get(f"/api/v1/content/{created.json()['id']}/file/")
+    assert b"".join(download.streaming_content) == pdf
+    assert download["Content-Disposition"].endswith('card.pdf"')  # the name without its folder
+    not_base64 = {**body, "file": {"name": "x.pdf", "content_base64": "%%%"}}
+    refused = client.post("/api/v1/content/", not_base64, content_type="application/json")
+    assert refused.status_code == 422 and refused.json()["error"]["fields"] == {
+        "file": ["content_base64 is not valid base64."]
+    }
+    nameless = {**body, "file": {"content_base64": "AA=="}}
+    malformed = client.post("/api/v1/content/", nameless, content_type="application/json")
+    assert malformed.status_code == 400 and set(malformed.json()["error"]["fields"]) == {"file.name"}
+    with schema_context("alpha"):
+        assert ContentAsset.objects.filter(title="API battlecard").count() == 1
