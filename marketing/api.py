@@ -15,6 +15,7 @@ from accounts.api_base import (
     TenantServiceDetailAPIView,
     TenantServiceListCreateAPIView,
 )
+from accounts.models import acting_user
 from accounts.roles import Area
 from config.api import query_choice, query_int
 
@@ -31,12 +32,6 @@ from .services import content as content_services
 from .services import scoring as scoring_services
 from .services import segments as segment_services
 from .services.touchpoints import touchpoint_create, touchpoints_record
-
-
-def acting_user(request):
-    from accounts.models import User
-
-    return request.user if isinstance(request.user, User) else None
 
 
 class MarketingList(TenantListAPIView):
@@ -154,8 +149,6 @@ class ContactBatchView(BatchView):
     item_serializer = s.ContactIn
 
     def save_item(self, data: dict) -> tuple[object, bool]:
-        from accounts.models import acting_user
-
         return contact_services.contact_upsert(
             data=data, actor=acting_user(self.request), source=c.Source.API
         )

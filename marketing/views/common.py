@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from accounts.models import User
 from accounts.portal import PortalView
 from accounts.roles import WRITE, Area
 
@@ -12,10 +11,6 @@ class MarketingPage(PortalView):
 class MarketingWritePage(PortalView):
     area = Area.MARKETING
     access = WRITE
-
-
-def acting_user(request) -> User | None:
-    return request.user if isinstance(request.user, User) else None
 
 
 def int_or_none(value) -> int | None:

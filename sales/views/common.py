@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from accounts.models import User
 from accounts.portal import PortalView
 from accounts.roles import WRITE, Area
 
@@ -12,7 +11,3 @@ class SalesPage(PortalView):
 class SalesWritePage(PortalView):
     area = Area.SALES
     access = WRITE
-
-
-def acting_user(request) -> User | None:
-    return request.user if isinstance(request.user, User) else None
