@@ -1,11 +1,13 @@
 """Sales API: pipelines, deals (with move and close actions), activities, customers, subscriptions,
-quotas and the lead queue. Scoped to sales:read / sales:write; marketing reads, sales writes."""
+quotas, the lead queue and the sales set-up (follow-up clock, pipelines and stages, loss and rejection
+reasons, teams). Scoped to sales:read / sales:write; marketing reads, sales writes."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.api_base import (
@@ -14,23 +16,31 @@ from accounts.api_base import (
     TenantServiceDetailAPIView,
     TenantServiceListCreateAPIView,
 )
-from accounts.models import User
+from accounts.models import User, acting_user
 from accounts.roles import Area
 from config.api import query_choice, query_date, query_int
 from marketing.models import Contact
 
 from . import selectors
 from . import serializers as s
-from .models import CustomerAccount, Deal, RejectionReason, Subscription, SubscriptionEvent, Team
+from .models import (
+    CustomerAccount,
+    Deal,
+    LossReason,
+    Pipeline,
+    RejectionReason,
+    SalesSettings,
+    Stage,
+    Subscription,
+    SubscriptionEvent,
+    Team,
+)
 from .services import activities as activity_services
 from .services import customers as customer_services
 from .services import deals as deal_services
 from .services import leads as lead_services
+from .services import setup as setup_services
 from .services.quotas import quota_set
-
-
-def acting_user(request) -> User | None:
-    return request.user if isinstance(request.user, User) else None
 
 
 class SalesList(TenantListAPIView):
@@ -49,12 +59,224 @@ class SalesAction(TenantAPIView):
     scope_area = Area.SALES
 
 
-class PipelineListView(SalesList):
+@extend_schema(
+    parameters=[OpenApiParameter("include_inactive", bool, description="Default: active pipelines only")]
+)
+@extend_schema_view(
+    get=extend_schema(summary="Pipelines with their stages, in order"),
+    post=extend_schema(summary="Add a pipeline (with a first open stage, won and lost)"),
+)
+class PipelineListView(SalesListCreate):
     serializer_class = s.PipelineOut
+    input_serializer = s.PipelineCreateIn
+    allowed_params = ("include_inactive",)
     default_ordering = ("position", "id")
 
     def get_queryset(self):
-        return selectors.pipeline_list()
+        if self.request.method != "GET":
+            return selectors.pipeline_list(active_only=False)
+        return selectors.pipeline_list(
+            active_only=self.request.query_params.get("include_inactive") != "true"
+        )
+
+    def create_object(self, data, request):
+        return setup_services.pipeline_create(name=data["name"])
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A pipeline with its stages"),
+    patch=extend_schema(summary="Rename a pipeline, make it the default, or (de)activate it"),
+)
+class PipelineDetailView(SalesDetail):
+    serializer_class = s.PipelineOut
+    input_serializer = s.PipelineIn
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.pipeline_list(active_only=False)
+
+    def update_object(self, obj, data, request):
+        setup_services.pipeline_update(
+            pipeline=obj,
+            name=data.get("name", obj.name),
+            is_active=data.get("is_active", obj.is_active),
+            is_default=data.get("is_default", obj.is_default),
+        )
+
+
+class PipelineStageCreateView(SalesAction):
+    @extend_schema(
+        request=s.StageIn,
+        responses={201: s.StageDetailOut},
+        summary="Add an open stage after the pipeline's last open one",
+    )
+    def post(self, request, pk: int):
+        pipeline = get_object_or_404(Pipeline, pk=pk)
+        data = s.StageIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        stage = setup_services.stage_create(pipeline=pipeline, data=dict(data.validated_data))
+        return Response(s.StageDetailOut(Stage.objects.get(pk=stage.pk)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A stage"),
+    patch=extend_schema(summary="Rename a stage or change its probability or expected days"),
+    delete=extend_schema(summary="Remove an open stage no deal is in or has passed through"),
+)
+class StageDetailView(SalesDetail):
+    serializer_class = s.StageDetailOut
+    input_serializer = s.StageIn
+
+    def get_queryset(self):
+        return Stage.objects.select_related("pipeline")
+
+    def update_object(self, obj, data, request):
+        setup_services.stage_update(stage=obj, data=data)
+
+    def delete_object(self, obj, request):
+        setup_services.stage_delete(stage=obj)
+
+
+class StageMoveView(SalesAction):
+    @extend_schema(
+        request=s.StageMoveIn,
+        responses=s.PipelineOut,
+        summary="Move an open stage up or down among the open ones; answers its pipeline in the new order",
+    )
+    def post(self, request, pk: int):
+        stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
+        data = s.StageMoveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        setup_services.stage_move(stage=stage, direction=data.validated_data["direction"])
+        pipeline = selectors.pipeline_list(active_only=False).get(pk=stage.pipeline_id)
+        return Response(s.PipelineOut(pipeline).data)
+
+
+class SalesSettingsView(SalesAction):
+    @extend_schema(responses=s.SalesSettingsOut, summary="The sales settings (the MQL follow-up clock)")
+    def get(self, request):
+        row = SalesSettings.objects.filter(pk=1).first() or SalesSettings()
+        return Response(s.SalesSettingsOut(row).data)
+
+    @extend_schema(
+        request=s.SalesSettingsIn, responses=s.SalesSettingsOut, summary="Change the sales settings"
+    )
+    def patch(self, request):
+        data = s.SalesSettingsIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if "follow_up_hours" in data.validated_data:
+            setup_services.sales_settings_update(follow_up_hours=data.validated_data["follow_up_hours"])
+        return self.get(request)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Loss reasons (retired ones too), by category and name"),
+    post=extend_schema(summary="Add a loss reason under a category"),
+)
+class LossReasonListView(SalesListCreate):
+    serializer_class = s.LossReasonOut
+    input_serializer = s.LossReasonIn
+    default_ordering = ("category", "name", "id")
+
+    def get_queryset(self):
+        return LossReason.objects.all()
+
+    def create_object(self, data, request):
+        return setup_services.loss_reason_create(category=data["category"], name=data["name"])
+
+
+class _ReasonDetail(SalesDetail):
+    input_serializer = s.ReasonActiveIn
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def update_object(self, obj, data, request):
+        if "is_active" in data:
+            setup_services.reason_set_active(reason=obj, active=data["is_active"])
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A loss reason"),
+    patch=extend_schema(summary="Retire a loss reason or bring it back"),
+)
+class LossReasonDetailView(_ReasonDetail):
+    serializer_class = s.LossReasonOut
+
+    def get_queryset(self):
+        return LossReason.objects.all()
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Reasons to reject an MQL (retired ones too), by name"),
+    post=extend_schema(summary="Add a rejection reason"),
+)
+class RejectionReasonListView(SalesListCreate):
+    serializer_class = s.RejectionReasonOut
+    input_serializer = s.RejectionReasonIn
+    default_ordering = ("name", "id")
+
+    def get_queryset(self):
+        return RejectionReason.objects.all()
+
+    def create_object(self, data, request):
+        return setup_services.rejection_reason_create(name=data["name"])
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A rejection reason"),
+    patch=extend_schema(summary="Retire a rejection reason or bring it back"),
+)
+class RejectionReasonDetailView(_ReasonDetail):
+    serializer_class = s.RejectionReasonOut
+
+    def get_queryset(self):
+        return RejectionReason.objects.all()
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Sales teams with their members, by name"),
+    post=extend_schema(summary="Add a sales team"),
+)
+class TeamListView(SalesListCreate):
+    serializer_class = s.TeamOut
+    input_serializer = s.TeamIn
+    default_ordering = ("name", "id")
+
+    def get_queryset(self):
+        return selectors.team_list()
+
+    def create_object(self, data, request):
+        return setup_services.team_create(name=data["name"])
+
+
+MAX_ID = 2**63 - 1  # a bigint; a larger id names no row
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A sales team with its members"),
+    patch=extend_schema(summary="Replace a team's members"),
+    delete=extend_schema(summary="Remove a sales team"),
+)
+class TeamDetailView(SalesDetail):
+    serializer_class = s.TeamOut
+    input_serializer = s.TeamMembersIn
+
+    def get_queryset(self):
+        return selectors.team_list()
+
+    def update_object(self, obj, data, request):
+        from rest_framework.exceptions import ValidationError
+
+        if "members" not in data:
+            return
+        wanted = set(data["members"])
+        found = list(User.objects.filter(pk__in=[pk for pk in wanted if pk <= MAX_ID], is_active=True))
+        missing = sorted(wanted - {user.pk for user in found})
+        if missing:
+            raise ValidationError({"members": [f"No active user with id {missing[0]}."]})
+        setup_services.team_set_members(team=obj, members=found)
+
+    def delete_object(self, obj, request):
+        setup_services.team_delete(team=obj)
 
 
 @extend_schema(

@@ -5,7 +5,24 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("sales-settings/", api.SalesSettingsView.as_view(), name="api-sales-settings"),
     path("pipelines/", api.PipelineListView.as_view(), name="api-pipeline-list"),
+    path("pipelines/<int:pk>/", api.PipelineDetailView.as_view(), name="api-pipeline-detail"),
+    path(
+        "pipelines/<int:pk>/stages/", api.PipelineStageCreateView.as_view(), name="api-pipeline-stage-create"
+    ),
+    path("stages/<int:pk>/", api.StageDetailView.as_view(), name="api-stage-detail"),
+    path("stages/<int:pk>/move/", api.StageMoveView.as_view(), name="api-stage-move"),
+    path("loss-reasons/", api.LossReasonListView.as_view(), name="api-loss-reason-list"),
+    path("loss-reasons/<int:pk>/", api.LossReasonDetailView.as_view(), name="api-loss-reason-detail"),
+    path("rejection-reasons/", api.RejectionReasonListView.as_view(), name="api-rejection-reason-list"),
+    path(
+        "rejection-reasons/<int:pk>/",
+        api.RejectionReasonDetailView.as_view(),
+        name="api-rejection-reason-detail",
+    ),
+    path("teams/", api.TeamListView.as_view(), name="api-team-list"),
+    path("teams/<int:pk>/", api.TeamDetailView.as_view(), name="api-team-detail"),
     path("deals/", api.DealListView.as_view(), name="api-deal-list"),
     path("deals/<int:pk>/", api.DealDetailView.as_view(), name="api-deal-detail"),
     path("deals/<int:pk>/move/", api.DealMoveView.as_view(), name="api-deal-move"),

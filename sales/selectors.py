@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from marketing.models import Contact
 
 from .models import (
@@ -19,14 +20,19 @@ from .models import (
     Stage,
     Subscription,
     SubscriptionEvent,
+    Team,
 )
 from .reports import quota_attainment
 
 
-def pipeline_list() -> QuerySet[Pipeline]:
-    return Pipeline.objects.filter(is_active=True).prefetch_related(
-        Prefetch("stages", queryset=Stage.objects.order_by("position"))
-    )
+def pipeline_list(*, active_only: bool = True) -> QuerySet[Pipeline]:
+    qs = Pipeline.objects.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("position")))
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def team_list() -> QuerySet[Team]:
+    """Teams with their members (ids in order, one query for all teams)."""
+    return Team.objects.prefetch_related(Prefetch("members", queryset=User.objects.order_by("id")))
 
 
 def deal_list(

@@ -9,13 +9,18 @@ from .models import (
     CustomerAccount,
     Deal,
     LeadDecision,
+    LossReason,
     Pipeline,
     Quota,
+    RejectionReason,
+    SalesSettings,
     Stage,
     Subscription,
     SubscriptionEvent,
+    Team,
 )
 from .models.deals import DealType, ForecastCategory, LossCategory
+from .services.setup import MAX_FOLLOW_UP_HOURS
 
 
 class StageOut(serializers.ModelSerializer):
@@ -30,8 +35,108 @@ class PipelineOut(serializers.ModelSerializer):
 
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "position", "is_default", "stages"]
+        fields = ["id", "name", "position", "is_default", "is_active", "stages"]
         read_only_fields = fields
+
+
+# Sales set-up (the services in services/setup.py own every rule; these only type the input) -------------
+
+
+class SalesSettingsOut(serializers.ModelSerializer):
+    follow_up_hours = serializers.IntegerField(
+        source="mql_follow_up_hours", read_only=True, help_text="Hours allowed to first touch an MQL"
+    )
+
+    class Meta:
+        model = SalesSettings
+        fields = ["follow_up_hours"]
+        read_only_fields = fields
+
+
+class SalesSettingsIn(serializers.Serializer):
+    follow_up_hours = serializers.IntegerField(
+        min_value=1, max_value=MAX_FOLLOW_UP_HOURS, help_text="Hours allowed to first touch an MQL"
+    )
+
+
+class PipelineCreateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class PipelineIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    is_active = serializers.BooleanField(required=False)
+    is_default = serializers.BooleanField(
+        required=False, help_text="Make this the default pipeline (the default stays active)"
+    )
+
+
+class StageDetailOut(StageOut):
+    class Meta(StageOut.Meta):
+        fields = ["id", "pipeline", *StageOut.Meta.fields[1:]]
+        read_only_fields = fields
+
+
+class StageIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    probability = serializers.IntegerField(
+        min_value=0, max_value=100, help_text="Win probability in percent (an open stage: below 100)"
+    )
+    expected_days = serializers.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Days a deal usually spends here"
+    )
+
+
+class StageMoveIn(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=["up", "down"])
+
+
+class LossReasonOut(serializers.ModelSerializer):
+    class Meta:
+        model = LossReason
+        fields = ["id", "category", "name", "is_active"]
+        read_only_fields = fields
+
+
+class LossReasonIn(serializers.Serializer):
+    category = serializers.ChoiceField(choices=LossCategory.choices)
+    name = serializers.CharField(max_length=150)
+
+
+class RejectionReasonOut(serializers.ModelSerializer):
+    class Meta:
+        model = RejectionReason
+        fields = ["id", "name", "is_active"]
+        read_only_fields = fields
+
+
+class RejectionReasonIn(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+
+
+class ReasonActiveIn(serializers.Serializer):
+    is_active = serializers.BooleanField(help_text="false retires the reason (what used it keeps it)")
+
+
+class TeamOut(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True, help_text="User ids")
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "members"]
+        read_only_fields = fields
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class TeamMembersIn(serializers.Serializer):
+    members = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=500,
+        help_text="Every member's user id (active sales users or admins); replaces the members",
+    )
 
 
 class DealOut(serializers.ModelSerializer):
