@@ -109,7 +109,8 @@ class _ScopedMixin:
             else:
                 handler = self.http_method_not_allowed
             key = request.headers.get(idempotency.HEADER)
-            if key is not None and request.method in idempotency.METHODS and self.api_principal is not None:
+            idempotent = request.method in idempotency.METHODS and handler != self.http_method_not_allowed
+            if key is not None and idempotent and self.api_principal is not None:
                 response = idempotency.run(
                     request,
                     principal=self.api_principal,

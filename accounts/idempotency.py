@@ -59,10 +59,30 @@ def key_error(message: str) -> dict[str, list[str]]:
 
 
 def fingerprint(request) -> str:
+    """What makes two requests "the same": method, path with query, and body. A form upload counts by its
+    parsed fields and files: its raw bytes differ between two sends (the boundary), and by the time this runs
+    the parser has read its stream (the schema check at the door reads the fields)."""
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
+
+    def add(part: bytes) -> None:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
+
+    add(request.method.encode())
+    add(request.get_full_path().encode())
+    if not request.content_type.startswith("multipart/"):
+        add(request.body)
+        return digest.hexdigest()
+    for name, values in sorted(request.data.lists()):
+        add(name.encode())
+        for value in values:
+            if hasattr(value, "chunks"):  # an uploaded file: its name and content
+                add(value.name.encode())
+                for chunk in value.chunks():
+                    digest.update(chunk)
+                value.seek(0)
+            else:
+                add(str(value).encode())
     return digest.hexdigest()
 
 

@@ -303,7 +303,9 @@ class Base64FileField(serializers.Field):
         import base64
         import binascii
 
+        from django.core.exceptions import SuspiciousFileOperation
         from django.core.files.base import ContentFile
+        from django.utils.text import get_valid_filename
 
         if not isinstance(data, dict) or set(data) != {"name", "content_base64"}:
             self.fail("invalid")
@@ -314,7 +316,11 @@ class Base64FileField(serializers.Field):
             content = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             self.fail("encoding")
-        return ContentFile(content, name=name.strip().rsplit("/", 1)[-1][:200])
+        try:  # storage takes a plain name ("deck.pdf"); anything else becomes "upload"
+            clean = get_valid_filename(name.strip().rsplit("/", 1)[-1][:200])
+        except SuspiciousFileOperation:
+            clean = "upload"
+        return ContentFile(content, name=clean)
 
 
 class ContentIn(serializers.Serializer):

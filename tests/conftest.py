@@ -105,6 +105,15 @@ def _public_schema_and_fresh_caches():
     tenant_cache.clear()
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files in a temporary MEDIA_ROOT. Changing STORAGES builds a new default storage: the tenant
+    storage keeps the MEDIA_ROOT it first saw (django-tenants clears it only when its own setting changes)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES}
+    return settings.MEDIA_ROOT
+
+
 def host_of(slug: str) -> str:
     return f"{slug}.{settings.TANDEM_BASE_DOMAIN}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -81,7 +81,8 @@ def parse_moment(value, field: str, errors: dict) -> datetime | None:
         moment = moment or datetime(day.year, day.month, day.day, tzinfo=timezone.get_current_timezone())
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    return moment
+    # In UTC: ISO 8601 allows offsets up to 23:59, PostgreSQL stores up to 15:59 (found by schemathesis).
+    return moment.astimezone(UTC)
 
 
 def _apply_campaign(campaign: Campaign, data: dict) -> tuple[dict, list[Segment] | None]:

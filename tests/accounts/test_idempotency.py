@@ -117,3 +117,38 @@ def test_reads_ignore_the_header(tenant_a):
     assert response.status_code == 200 and "Idempotent-Replayed" not in response
     with schema_context("alpha"):
         assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_form_upload_with_a_key_is_run_once_and_replayed(tenant_a, media):
+    """A multipart import: its fields and file make the fingerprint (its raw bytes differ between sends, and
+    the schema check has read them); this was a 500 before."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from marketing.models import ImportJob
+
+    client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
+
+    def upload(content: bytes, key: str = "import-1"):
+        csv = SimpleUploadedFile("people.csv", content, content_type="text/csv")
+        response = client.post(
+            "/api/v1/imports/", {"kind": "contacts", "file": csv}, HTTP_IDEMPOTENCY_KEY=key
+        )
+        connection.set_schema_to_public()
+        return response
+
+    rows = b"email,first_name\nada@example.com,Ada\n"
+    first = upload(rows)
+    assert first.status_code == 201, first.content[:300]
+    again = upload(rows)
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    other_file = upload(b"email,first_name\ngrace@example.com,Grace\n")
+    assert other_file.status_code == 422 and set(other_file.json()["error"]["fields"]) == {"Idempotency-Key"}
+    with schema_context("alpha"):
+        assert ImportJob.objects.count() == 1
+
+
+def test_a_method_the_path_does_not_take_is_a_405_whatever_the_key(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
+    assert _send(client, "post", CONTACTS, {"email": "m@example.com"}, key="m-1").status_code == 201
+    assert _send(client, "patch", CONTACTS, {"email": "m@example.com"}, key="m-1").status_code == 405

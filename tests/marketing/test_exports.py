@@ -191,9 +191,7 @@ def without_updated_at(row: dict) -> dict:
     return {key: value for key, value in row.items() if key != "updated_at"}
 
 
-def test_exported_contacts_import_again_without_changes(alpha, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES}
+def test_exported_contacts_import_again_without_changes(alpha, media):
     acme = factories.company(name="=Acme")
     factories.contact(
         email="ann@example.com", first_name="Ann", phone="+1 555 0100", company=acme, interests=["ai", "ml"],
@@ -214,9 +212,7 @@ def test_exported_contacts_import_again_without_changes(alpha, settings, tmp_pat
     assert Company.objects.count() == 1
 
 
-def test_exported_companies_import_again_without_changes(alpha, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES}
+def test_exported_companies_import_again_without_changes(alpha, media):
     factories.company(name="Acme", domain="acme.com", size_band="51-200")
     factories.company(name="Globex", domain="globex.example")
     header, rows = companies_export(Company.objects.all())

@@ -29,10 +29,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    """Uploaded files go to a temporary MEDIA_ROOT (changing STORAGES resets the default storage)."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES}
+def _media(media):
+    """Uploaded files go to a temporary MEDIA_ROOT (tests.conftest.media)."""
 
 
 def upload(content: str | bytes, name: str = "import.csv") -> SimpleUploadedFile:

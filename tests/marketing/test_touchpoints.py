@@ -113,3 +113,13 @@ def test_anonymous_visitor_is_merged_into_the_contact(alpha):
     assert contact_identify(anonymous_id="cookie-9", contact=contact) == 1
     contact.refresh_from_db()
     assert contact.first_touch_at == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_moment_with_any_iso_offset_is_stored_in_utc(alpha):
+    """ISO 8601 takes offsets up to 23:59, PostgreSQL up to 15:59: "-19:03" was a 500 (schemathesis)."""
+    person = factories.contact()
+    touch = touchpoint_create(
+        data={"kind": "page_visit", "contact_id": person.pk, "occurred_at": "2026-03-01T05:07:01-19:03"}
+    )
+    touch.refresh_from_db()
+    assert touch.occurred_at == dt.datetime(2026, 3, 2, 0, 10, 1, tzinfo=dt.UTC)
