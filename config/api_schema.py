@@ -63,6 +63,11 @@ WRITE_ERRORS = {
     "409": "A conflict with stored data to resolve and retry (a stale version, a duplicate, a request with "
     "this Idempotency-Key in flight)",
 }
+# Answered by the web server before the API sees the request (gunicorn takes request lines of 4094 bytes).
+URI_TOO_LONG = {
+    "description": "The path and query are longer than the web server takes; it answers itself, in HTML",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 RATE_HEADERS = {
     "X-RateLimit-Limit": "Calls allowed in the current window (the key's or the workspace's, the tighter)",
     "X-RateLimit-Remaining": "Calls left in the window",
@@ -175,11 +180,12 @@ class TandemAutoSchema(AutoSchema):
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(ErrorOut, description=description), code, direction=direction
                 )
+        responses.setdefault("414", URI_TOO_LONG)
         return responses
 
     def _get_response_headers_for_code(self, status_code, direction="response") -> dict:
         headers = super()._get_response_headers_for_code(status_code, direction)
-        if str(status_code) != "401":  # counted once the caller is known
+        if str(status_code) not in ("401", "414"):  # counted once the caller is known
             for name, description in RATE_HEADERS.items():
                 headers.setdefault(name, {"schema": {"type": "integer"}, "description": description})
         if str(status_code) == "429":

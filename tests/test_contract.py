@@ -102,7 +102,7 @@ def test_the_served_schema_closes_request_bodies_and_keeps_filters_on_lists(tena
             assert not [p for p in parameters if p["in"] == "query"], (method, path)
         for method, operation in operations.items():
             if method in ("get", "post", "patch", "put", "delete"):
-                assert {"400", "401", "403", "404", "422", "429"} <= set(operation["responses"]), (
+                assert {"400", "401", "403", "404", "414", "422", "429"} <= set(operation["responses"]), (
                     method,
                     path,
                 )

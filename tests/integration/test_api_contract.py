@@ -119,7 +119,7 @@ def test_the_api_keeps_its_published_contract(contract_workspace, process_env, t
             base, other_key, tmp_path / "other", "--checks", "another_workspace_is_401",
             "--phases", "examples,coverage,fuzzing", hooks="tests.contract.other_workspace",
         )  # fmt: skip
-        output = result.stdout[-12000:] + result.stderr[-3000:]
+        output = result.stdout[-60000:] + result.stderr[-3000:]
         assert result.returncode == 0, output
         assert summary["operations"]["tested"] == summary["operations"]["selected"], summary["operations"]
         assert summary["failures"] == [], output
