@@ -21,6 +21,8 @@ def _route_value(name: str) -> re.Pattern:
 
 @schemathesis.check
 def another_workspace_is_401(ctx, response, case):
+    if response.status_code == 414:  # the web server refused the request line before the API saw a key
+        return None
     # A path parameter no route takes ("null,null" for an id) reaches no operation: the URL resolver answers
     # 404 to everyone before any view (or key) is looked at, and says nothing about this workspace.
     values = (case.path_parameters or {}).items()
