@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from accounts import idempotency
-from config.api import CursorPagination
+from config.api import RULE_MESSAGE, VALIDATION_MESSAGE, CursorPagination, error_body
 
 MAX_PAGE_SIZE = CursorPagination.max_page_size
 IDEMPOTENCY_PARAMETER = {
@@ -62,6 +62,19 @@ ERRORS = {
 WRITE_ERRORS = {
     "409": "A conflict with stored data to resolve and retry (a stale version, a duplicate, a request with "
     "this Idempotency-Key in flight)",
+}
+# One example of the one error body per status (config.api.error_body).
+ERROR_EXAMPLES = {
+    code: error_body(int(code), error, message, fields)
+    for code, error, message, fields in (
+        ("400", "invalid", VALIDATION_MESSAGE, {"email": ["Give a string."], "colour": ["Unknown field."]}),
+        ("401", "not_authenticated", "Authentication credentials were not provided.", {}),
+        ("403", "permission_denied", "This operation needs the 'sales:write' scope.", {}),
+        ("404", "not_found", "Not found.", {}),
+        ("409", "conflict", RULE_MESSAGE, {"email": ["A contact with this email address already exists."]}),
+        ("422", "unprocessable", RULE_MESSAGE, {"end_date": ["The end date is before the start date."]}),
+        ("429", "throttled", "Request was throttled. Expected available in 7 seconds.", {}),
+    )
 }
 # Answered by the web server before the API sees the request (gunicorn takes request lines of 4094 bytes).
 URI_TOO_LONG = {
@@ -176,10 +189,14 @@ class TandemAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         errors = {**ERRORS, **(WRITE_ERRORS if self.method in ("POST", "PATCH", "PUT", "DELETE") else {})}
         for code, description in errors.items():
-            if code not in responses:
+            if "content" not in responses.get(code, {}):  # absent, or a view's description alone
+                description = responses.get(code, {}).get("description", description)
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(ErrorOut, description=description), code, direction=direction
                 )
+        for code, example in ERROR_EXAMPLES.items():
+            if "application/json" in responses.get(code, {}).get("content", {}):
+                responses[code]["content"]["application/json"].setdefault("example", example)
         responses.setdefault("414", URI_TOO_LONG)
         return responses
 
@@ -194,3 +211,72 @@ class TandemAutoSchema(AutoSchema):
                 {"schema": {"type": "integer"}, "description": "Seconds to wait", "required": True},
             )
         return headers
+
+
+# --- Examples -------------------------------------------------------------------------------------------
+
+_STRING_EXAMPLES = {
+    "date": "2026-03-02",
+    "date-time": "2026-03-02T09:30:00Z",
+    "email": "ada@example.com",
+    "uri": "https://example.com/",
+    "uuid": "3f1c2a9e-8d4b-4c1a-9f0e-2b7d5c6a8e10",
+    "byte": "JVBERi0xLjQ=",
+    "binary": "",
+}
+_PATTERN_CANDIDATES = ("10.00", "0.50", "09:00", "12", "none", "example")
+
+
+def _example(schema, components: dict, depth: int = 0):
+    """A plain value that fits ``schema`` (the first choice, a small number, a made-up address...)."""
+    if depth > 12:
+        return None
+    if "$ref" in schema:
+        return _example(components.get(schema["$ref"].rsplit("/", 1)[-1], {}), components, depth + 1)
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("enum"):
+        return next((value for value in schema["enum"] if value not in ("", None)), schema["enum"][0])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if schema.get(key):
+            branches = [b for b in schema[key] if b.get("type") != "null" and b.get("enum") != [""]]
+            return _example((branches or schema[key])[0], components, depth + 1)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            name: _example(sub, components, depth + 1) for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [_example(schema.get("items", {}), components, depth + 1)]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 1)
+        return max(low, 1) if schema.get("maximum", 1) >= 1 else low
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        if "pattern" in schema:
+            import re
+
+            return next((c for c in _PATTERN_CANDIDATES if re.search(schema["pattern"], c)), "example")
+        text = _STRING_EXAMPLES.get(schema.get("format"), "Example")
+        return text[: schema.get("maxLength", len(text))]
+    return None
+
+
+def component_examples(result, generator, request, public):
+    """Postprocessing hook: every body component gets an example made from its own schema, kept only when
+    it fits the schema (so an example never teaches a client something the API refuses as malformed)."""
+    from jsonschema import Draft202012Validator
+
+    from config.contract import FORMATS, _json_schema
+
+    components = result.get("components", {}).get("schemas", {})
+    converted = _json_schema(components)
+    for name, component in components.items():
+        if "example" in component or component.get("type") != "object":
+            continue
+        example = _example(component, components)
+        root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": converted}}
+        if Draft202012Validator(root, format_checker=FORMATS).is_valid(example):
+            component["example"] = example
+    return result

@@ -124,3 +124,26 @@ def test_ordering_and_the_idempotency_key_are_documented_and_checked(writer):
         HTTP_IDEMPOTENCY_KEY="é",
     )
     assert _error(response, 400) == {"Idempotency-Key": ["This value is not in the expected format."]}
+
+
+def test_every_body_in_the_schema_has_an_example_that_fits_it(tenant_a):
+    from jsonschema import Draft202012Validator
+
+    from config.contract import FORMATS, _json_schema
+
+    schema = api_client("alpha").get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    converted = _json_schema(components)
+    objects = [name for name, component in components.items() if component.get("type") == "object"]
+    assert len(objects) > 150
+    for name in objects:
+        root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": converted}}
+        assert Draft202012Validator(root, format_checker=FORMATS).is_valid(components[name].get("example")), (
+            name
+        )
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation.get("responses", {}).items():
+                if status in ("400", "401", "403", "404", "409", "422", "429"):
+                    example = answer["content"]["application/json"]["example"]
+                    assert example["error"]["status"] == int(status), (method, path, status)

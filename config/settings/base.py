@@ -292,6 +292,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api_schema.request_bodies_closed",
+        "config.api_schema.component_examples",
     ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name per choice set, so clients get stable enum types.
