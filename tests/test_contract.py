@@ -147,3 +147,19 @@ def test_every_body_in_the_schema_has_an_example_that_fits_it(tenant_a):
                 if status in ("400", "401", "403", "404", "409", "422", "429"):
                     example = answer["content"]["application/json"]["example"]
                     assert example["error"]["status"] == int(status), (method, path, status)
+
+
+# Bodies whose JSON a service stores as given (an engagement rule keeps its condition unread): a NUL in a key
+# or a value reached PostgreSQL's jsonb, which refuses \u0000.
+ENGAGEMENT = {"name": "r", "kind": "engagement", "touch_kind": "page_visit", "points": 5, "window_days": 30}
+NUL_BODIES = [
+    ("/api/v1/scoring-rules/", {**ENGAGEMENT, "condition": {"k\x00": 1}}, "condition"),
+    ("/api/v1/scoring-rules/", {**ENGAGEMENT, "condition": {"k": ["a", {"b": "c\x00"}]}}, "condition"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), NUL_BODIES)
+def test_a_nul_anywhere_in_json_is_named_never_a_500(writer, path, body, field):
+    """PostgreSQL's jsonb refuses \\u0000 in keys and values alike (a 500 schemathesis found)."""
+    response = writer.post(path, body, content_type="application/json")
+    assert field in _error(response, 422), response.content[:300]
