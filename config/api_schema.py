@@ -8,6 +8,7 @@ the API to them.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import CharField
 from drf_spectacular.openapi import AutoSchema
@@ -18,6 +19,7 @@ from accounts import idempotency
 from config.api import RULE_MESSAGE, VALIDATION_MESSAGE, CursorPagination, error_body
 
 MAX_PAGE_SIZE = CursorPagination.max_page_size
+BODY_LIMIT_MB = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
 IDEMPOTENCY_PARAMETER = {
     "name": idempotency.HEADER,
     "in": "header",
@@ -60,6 +62,7 @@ ERRORS = {
     "429": "A rate limit or the daily quota is used up: retry after ``Retry-After`` seconds",
 }
 WRITE_ERRORS = {
+    "413": f"The body is larger than the API takes ({BODY_LIMIT_MB} MB, uploaded files excepted)",
     "409": "A conflict with stored data to resolve and retry (a stale version, a duplicate, a request with "
     "this Idempotency-Key in flight)",
 }
@@ -71,6 +74,7 @@ ERROR_EXAMPLES = {
         ("401", "not_authenticated", "Authentication credentials were not provided.", {}),
         ("403", "permission_denied", "This operation needs the 'sales:write' scope.", {}),
         ("404", "not_found", "Not found.", {}),
+        ("413", "too_large", f"The request body is larger than {BODY_LIMIT_MB} MB (files excepted).", {}),
         ("409", "conflict", RULE_MESSAGE, {"email": ["A contact with this email address already exists."]}),
         ("422", "unprocessable", RULE_MESSAGE, {"end_date": ["The end date is before the start date."]}),
         ("429", "throttled", "Request was throttled. Expected available in 7 seconds.", {}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -19,6 +20,7 @@ _ERRORS = {
         "Your role doesn't include this part of the workspace. Ask an admin if you need it.",
     ),
     404: ("not_found", "Page not found", "The page you were looking for doesn't exist or has moved."),
+    413: ("too_large", "Request too large", "What was sent is larger than we take. Send less at a time."),
     500: ("server_error", "Something went wrong", "We have been notified. Please try again in a moment."),
     503: ("unavailable", "Temporarily unavailable", "Please try again in a moment."),
 }
@@ -54,6 +56,9 @@ def workspace_preparing_response(request: HttpRequest, tenant) -> HttpResponse:
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # raised while reading the body: Django calls it a 400
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return error_response(request, 413, f"The request body is larger than {limit} MB (files excepted).")
     return error_response(request, 400)
 
 

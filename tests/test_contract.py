@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import api_client, api_key_for
+from tests.conftest import api_client, api_key_for, login
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_every_body_in_the_schema_has_an_example_that_fits_it(tenant_a):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             for status, answer in operation.get("responses", {}).items():
-                if status in ("400", "401", "403", "404", "409", "422", "429"):
+                if status in ("400", "401", "403", "404", "409", "413", "422", "429"):
                     example = answer["content"]["application/json"]["example"]
                     assert example["error"]["status"] == int(status), (method, path, status)
 
@@ -163,3 +163,24 @@ def test_a_nul_anywhere_in_json_is_named_never_a_500(writer, path, body, field):
     """PostgreSQL's jsonb refuses \\u0000 in keys and values alike (a 500 schemathesis found)."""
     response = writer.post(path, body, content_type="application/json")
     assert field in _error(response, 422), response.content[:300]
+
+
+def test_a_body_over_the_limit_is_a_413_in_the_api_and_the_portal(writer, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = writer.post("/api/v1/companies/", {"name": "x" * 2000}, content_type="application/json")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    with_key = writer.post(
+        "/api/v1/companies/",
+        {"name": "x" * 2000},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="big",
+    )
+    assert with_key.status_code == 413
+    page = login("alpha", "marketing").post(
+        "/marketing/contacts/new/", {"email": "a@example.com", "notes": "x" * 2000}
+    )
+    assert page.status_code == 413 and b"Request too large" in page.content
+    with schema_context("alpha"):
+        from marketing.models import Company, Contact
+
+        assert not Company.objects.exists() and not Contact.objects.filter(email="a@example.com").exists()
