@@ -408,10 +408,9 @@ class ContentFileView(TenantAPIView):
     )
     def get(self, request, pk: int):
         asset = get_object_or_404(ContentAsset.objects.exclude(file=""), pk=pk)
+        stored = content_services.content_file_open(asset=asset)
         content_services.content_record_use(asset=asset, use="download")
-        return FileResponse(
-            asset.file.open("rb"), as_attachment=True, filename=asset.file.name.rsplit("/", 1)[-1]
-        )
+        return FileResponse(stored, as_attachment=True, filename=asset.file.name.rsplit("/", 1)[-1])
 
 
 # --- Touchpoints ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -9,6 +11,8 @@ from django.db.models import F
 from config.validation import clean_into, resolve_ids, unknown_fields
 
 from ..models import Campaign, ContentAsset
+
+logger = logging.getLogger(__name__)
 
 CONTENT_FIELDS = ("title", "kind", "funnel_stage", "description", "url", "file", "campaigns", "tags")
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -64,9 +68,26 @@ def content_update(*, asset: ContentAsset, data: dict) -> ContentAsset:
 
 @transaction.atomic
 def content_delete(*, asset: ContentAsset) -> None:
-    if asset.file:
-        asset.file.delete(save=False)
+    """Delete the asset; its stored file goes only once the deletion is committed, so a rolled-back
+    deletion never leaves a row whose file is gone."""
+    name, storage = asset.file.name, asset.file.storage
     asset.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def content_file_open(*, asset: ContentAsset):
+    """The asset's stored file, open for reading; a row without one, or whose file is no longer in storage,
+    is a 404 (logged), never a 500."""
+    from django.http import Http404
+
+    if not asset.file:
+        raise Http404
+    try:
+        return asset.file.open("rb")
+    except FileNotFoundError:
+        logger.warning("content asset %s: file %s is missing from storage", asset.pk, asset.file.name)
+        raise Http404 from None
 
 
 def content_record_use(*, asset: ContentAsset, use: str) -> None:

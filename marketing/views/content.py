@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
@@ -98,11 +98,8 @@ class ContentFileView(MarketingPage):
 
     def get(self, request, pk: int):
         asset = get_object_or_404(ContentAsset, pk=pk)
-        if not asset.file:
-            raise Http404
+        stored = services.content_file_open(asset=asset)
         services.content_record_use(asset=asset, use="download")
-        response = FileResponse(
-            asset.file.open("rb"), as_attachment=True, filename=asset.file.name.rsplit("/", 1)[-1]
-        )
+        response = FileResponse(stored, as_attachment=True, filename=asset.file.name.rsplit("/", 1)[-1])
         response["Cache-Control"] = "private, no-store"
         return response

@@ -129,3 +129,34 @@ def test_a_file_name_storage_cannot_take_becomes_upload(tenant_a, media):
     assert response.status_code == 201, response.content[:300]  # was Django's bare 400
     with schema_context("alpha"):
         assert ContentAsset.objects.get(title="Odd name").file.name.rsplit("/", 1)[-1].startswith("upload")
+
+
+def test_a_deleted_assets_file_goes_only_when_the_deletion_commits(
+    tenant_a, media, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from marketing.services.content import content_delete
+
+    asset = _upload("alpha")
+    stored = Path(media) / "alpha" / asset.file.name
+    assert stored.exists()
+    # a deletion that is rolled back keeps the row and its file
+    with schema_context("alpha"):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            content_delete(asset=ContentAsset.objects.get(pk=asset.pk))
+            raise RuntimeError("roll back")
+        assert ContentAsset.objects.filter(pk=asset.pk).exists()
+    assert stored.exists()
+    # a committed one removes both
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        content_delete(asset=ContentAsset.objects.get(pk=asset.pk))
+    assert not stored.exists()
+
+
+def test_a_file_missing_from_storage_is_a_404_not_a_500(tenant_a, media):
+    asset = _upload("alpha")
+    (Path(media) / "alpha" / asset.file.name).unlink()
+    assert login("alpha", "marketing").get(f"/marketing/content/{asset.pk}/file/").status_code == 404
+    key = api_key_for("alpha", ["marketing:read"])
+    assert api_client("alpha", key).get(f"/api/v1/content/{asset.pk}/file/").status_code == 404
