@@ -4,6 +4,7 @@ reasons, teams). Scoped to sales:read / sales:write; marketing reads, sales writ
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -564,9 +565,12 @@ class LeadAssignView(_LeadAction):
     def post(self, request, pk: int):
         data = s.LeadAssignIn(data=request.data)
         data.is_valid(raise_exception=True)
-        team = (
-            get_object_or_404(Team, pk=data.validated_data["team"]) if "team" in data.validated_data else None
-        )
         lead = self.lead(pk)
+        team = None
+        if "team" in data.validated_data:
+            # an id in the body that names no team is a field error, not a 404 for the lead in the path
+            team = Team.objects.filter(pk=data.validated_data["team"]).first()
+            if team is None:
+                raise DjangoValidationError({"team": ["No team with this id."]})
         lead_services.lead_assign(contact=lead, rep=data.validated_data.get("rep"), team=team)
         return Response(s.LeadOut(Contact.objects.get(pk=pk)).data)

@@ -226,6 +226,31 @@ def test_lead_queue_accept_and_reject_through_the_api(tenant_a):
     assert bad.status_code == 422
 
 
+def test_a_lead_is_assigned_to_a_rep_or_a_team_and_a_missing_team_is_named(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
+    with schema_context("alpha"):
+        lead = factories.contact()
+        contact_change_stage(contact=lead, to_stage="mql")
+        rep = User.objects.get(email="sara@alpha.example")
+        team = Team.objects.create(name="Inbound")
+        team.members.add(rep)
+    # a team id that names nothing is a field error, not a 404 for the lead in the path
+    assert refused(
+        client.post(f"/api/v1/leads/{lead.pk}/assign/", {"team": 999999}, content_type="application/json"),
+        BREAKS_RULE,
+    ) == {"team"}
+    assigned = client.post(
+        f"/api/v1/leads/{lead.pk}/assign/", {"team": team.pk}, content_type="application/json"
+    )
+    assert assigned.status_code == 200, assigned.content
+    with schema_context("alpha"):
+        lead.refresh_from_db()
+        assert lead.owner_id == rep.pk
+    # a lead that is not in this workspace is the same 404 as a missing one
+    missing = client.post("/api/v1/leads/999999/assign/", {"team": team.pk}, content_type="application/json")
+    assert missing.status_code == 404
+
+
 def test_subscription_events_list_with_filters_and_bad_input(tenant_a):
     client = api_client("alpha", api_key_for("alpha", ["sales:write"]))
     with schema_context("alpha"):
