@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -22,6 +23,8 @@ class BoardView(SalesPage):
             if pk
             else next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
         )
+        if pk and pipeline is None:
+            raise Http404("No such pipeline.")  # a foreign, missing or inactive id: the same 404
         if pipeline is None:
             return render(request, "sales/board.html", {"pipelines": [], "columns": []})
         stages = list(pipeline.stages.filter(kind="open").order_by("position"))
