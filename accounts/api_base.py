@@ -23,9 +23,19 @@ class AreaScopePermission(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if view.scope_area == SELF:
             return True  # "who am I": any authenticated principal, nothing else is exposed
-        needed = required_scope(view.scope_area, write=request.method not in permissions.SAFE_METHODS)
+        write = request.method not in permissions.SAFE_METHODS
+        needed = required_scope(view.scope_area, write=write)
         self.message = f"This operation needs the '{needed}' scope."
-        return needed in principal_scopes(request)
+        if needed not in principal_scopes(request):
+            return False
+        from .models import User
+
+        if write and view.write_roles and isinstance(request.user, User):
+            # a person's writes here need one of these roles too (a key's scopes were granted by an admin)
+            names = " or ".join(sorted(view.write_roles))
+            self.message = f"Only {names} may change this."
+            return bool(view.write_roles & set(request.user.roles))
+        return True
 
 
 _FIXED = ("permission_classes", "authentication_classes", "get_permissions", "get_authenticators")
@@ -33,6 +43,8 @@ _FIXED = ("permission_classes", "authentication_classes", "get_permissions", "ge
 
 class _ScopedMixin:
     scope_area: str = ""
+    # Roles a person needs, besides the area's write scope, for any write (checked before the body is read).
+    write_roles: frozenset[str] = frozenset()
     # Query parameters a GET may carry besides paging; anything else is a 400 naming it.
     allowed_params: tuple[str, ...] = ()
     # ?ordering=<key> for lists: key -> unique-enough ORM ordering for the cursor ("-id" last).

@@ -93,6 +93,7 @@ def _service_data(data: dict) -> dict:
 
 class ScheduleViewMixin:
     scope_area = Area.ALIGNMENT
+    write_roles = schedules.MANAGERS
     serializer_class = ReportScheduleOut
     input_serializer = ReportScheduleIn
 

@@ -22,6 +22,7 @@ from config.api import query_choice, query_int
 from . import sla, sla_report
 from .api import AlignmentList
 from .models import BusinessCalendar, GoalPeriod, SlaClock, SlaPolicy
+from .schedules import MANAGERS
 
 
 class SlaCalendarOut(serializers.ModelSerializer):
@@ -130,6 +131,7 @@ class SlaReportOut(serializers.Serializer):
 
 class CalendarView(TenantAPIView):
     scope_area = Area.ALIGNMENT
+    write_roles = MANAGERS
 
     @extend_schema(responses=SlaCalendarOut, summary="The business calendar SLA clocks count on")
     def get(self, request):
@@ -147,6 +149,7 @@ class PolicyListView(TenantServiceListCreateAPIView):
     """SLA policies, active first; POST adds one for the workspace, a segment or a team."""
 
     scope_area = Area.ALIGNMENT
+    write_roles = MANAGERS
     serializer_class = PolicyOut
     input_serializer = PolicyIn
     default_ordering = ("-is_active", "id")
@@ -162,6 +165,7 @@ class PolicyDetailView(TenantServiceDetailAPIView):
     """One policy; PATCH changes it (clocks already running keep their hours); DELETE switches it off."""
 
     scope_area = Area.ALIGNMENT
+    write_roles = MANAGERS
     serializer_class = PolicyOut
     input_serializer = PolicyIn
 
