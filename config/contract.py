@@ -38,6 +38,12 @@ def _schema() -> dict:
     return _state["schema"]
 
 
+def published_schema() -> dict:
+    """The OpenAPI schema this process enforces and serves, generated once (it is the same for every
+    workspace)."""
+    return _schema()
+
+
 def _json_schema(node: Any) -> Any:
     """OpenAPI 3.0's dialect to JSON Schema 2020-12: ``nullable`` becomes a ``null`` alternative and the
     boolean ``exclusiveMinimum``/``exclusiveMaximum`` become numbers."""
