@@ -81,6 +81,7 @@ def send_to_platform(task: Task, /, **options: Any):
     return task.apply_async(headers=headers, **options)
 
 
+OUTBOX_RELAY_SECONDS = 10
 METRICS_REFRESH_SECONDS = 45  # with the dispatch jitter, a write shows in the metrics within a minute
 
 
@@ -100,6 +101,13 @@ def _schedule() -> dict[str, dict[str, Any]]:
 
     period = settings.TANDEM_DISPATCH_SECONDS
     return {
+        # Tasks asked for while the broker was down (config.outbox); it expires before the next run, so a
+        # backlog of relays never builds up behind an outage.
+        "outbox-relay": {
+            "task": "tenancy.relay_outbox",
+            "schedule": OUTBOX_RELAY_SECONDS,
+            "options": {"expires": OUTBOX_RELAY_SECONDS, "headers": {"_schema_name": PUBLIC}},
+        },
         "tenant-housekeeping": _per_tenant("accounts.housekeeping", period, period),
         # Webhook deliveries that are due: also sent right after each commit that writes events, so this
         # catches what was written while the broker was down, and the retries.
