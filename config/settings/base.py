@@ -347,11 +347,11 @@ TANDEM_EMBEDDED_BROKER = CELERY_BROKER_URL == "filesystem://"
 # waits in the outbox for the relay.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # Redis: acks_late tasks stay in the "unacked" hash until acknowledged. When a whole worker dies (SIGKILL,
-# OOM, lost host), its unacked messages are put back on the queue by any live worker once they are older
-# than visibility_timeout (checked every ~10 s). It must exceed the longest task run plus the longest
-# countdown (the dispatcher's jitter is at most a minute), or a running task is delivered twice; the tasks
-# are idempotent, so that costs work, not correctness. The fault tests shorten it to see a redelivery in
-# test time (TANDEM_BROKER_VISIBILITY_TIMEOUT).
+# OOM, lost host), its unacked messages are put back on the queue by a worker once they are older than
+# visibility_timeout (checked when a worker starts, then by kombu's sweep about every 100 s). It must
+# exceed the longest task run plus the longest countdown (the dispatcher's jitter is at most a minute), or
+# a running task is delivered twice; the tasks are idempotent, so that costs work, not correctness. The
+# fault tests shorten it to see a redelivery in test time (TANDEM_BROKER_VISIBILITY_TIMEOUT).
 _redis_broker_options = {
     "visibility_timeout": env_int("TANDEM_BROKER_VISIBILITY_TIMEOUT", 60 * 60),
     "socket_connect_timeout": 1,
