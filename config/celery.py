@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import Task
 from celery.schedules import crontab
+from celery.signals import task_prerun
 from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 
@@ -56,6 +57,21 @@ class PlatformTask(app.Task):  # type: ignore[name-defined,misc]
         if connection.schema_name != PUBLIC:
             raise WrongSchemaError(f"{self.name} must run in public, not in {connection.schema_name!r}.")
         return super().__call__(*args, **kwargs)
+
+
+@task_prerun.connect
+def _discard_broken_connections(task: Task | None = None, **_: Any) -> None:
+    """What Django does at the start of every request, before every task: a connection that had errors and
+    no longer answers (PostgreSQL restarted) is closed, and the next query checks the connection first
+    (CONN_HEALTH_CHECKS). With CELERY_DB_REUSE_MAX Celery itself does this only every few hundred tasks,
+    so without it a worker would fail every task after a database restart until then."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # in-process run (tests): the caller's connection and transaction
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
 
 
 def tenant_task(**options: Any):
