@@ -36,6 +36,9 @@ CLAIM_SECONDS = 60
 # The relay leaves rows this young to their own after-commit publish.
 RELAY_MIN_AGE_SECONDS = 5
 RELAY_BATCH = 200
+# A row naming a task this code does not have (renamed, or sent by a newer release) is set aside this long,
+# so that it never blocks the rows behind it.
+UNKNOWN_TASK_RETRY = dt.timedelta(hours=1)
 
 # Set in this process when a publish failed, so that the next one that succeeds drains what was left.
 _backlog = False
@@ -89,8 +92,15 @@ def publish(*, ids: list[int] | None = None, min_age_seconds: float = 0, limit: 
         )
     sent = 0
     for index, message in enumerate(messages):
+        task = app.tasks.get(message.task_name)
+        if task is None:
+            logger.error("outbox: no task named %s (#%s); set aside", message.task_name, message.pk)
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                claimed_until=now + UNKNOWN_TASK_RETRY, last_error="unknown task"
+            )
+            continue
         try:
-            _send(message)
+            _send(message, task)
         except Exception as exc:
             if app.conf.task_always_eager:
                 raise  # an in-process run (tests): that is the task's own error, not the broker's
@@ -119,10 +129,9 @@ def relay(*, min_age_seconds: float = 0, max_batches: int = 10) -> int:
     return total
 
 
-def _send(message) -> None:
+def _send(message, task: Task) -> None:
     from .celery import app
 
-    task = app.tasks[message.task_name]
     if not app.conf.task_always_eager:
         # One bounded connection attempt (a pooled connection that is up returns at once); the publish
         # itself then runs with retry=False, so nothing here loops while the broker is down.

@@ -166,3 +166,17 @@ def test_enqueue_refuses_a_missing_schema(alpha):
     with pytest.raises(WrongSchemaError):
         enqueue(send_invitation_email, "", kwargs={})
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_row_naming_an_unknown_task_is_set_aside_and_blocks_nothing(alpha):
+    with transaction.atomic():
+        invitation, _ = invitation_create(email="after@alpha.example", roles=[Role.SALES], invited_by=None)
+    unknown = OutboxMessage.objects.create(schema_name="alpha", task_name="accounts.renamed_away", kwargs={})
+    OutboxMessage.objects.create(
+        schema_name="alpha",
+        task_name=send_invitation_email.name,
+        kwargs={"invitation_id": invitation.pk, "accept_url": ACCEPT},
+    )
+    assert relay() == 1 and len(mail.outbox) == 1
+    unknown.refresh_from_db()
+    assert unknown.last_error == "unknown task" and unknown.claimed_until > timezone.now()
