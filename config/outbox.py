@@ -10,11 +10,11 @@ broker has the task; otherwise it stays, and is sent later by
 - the next successful publish of the same process, which drains the backlog it knows it left.
 
 Delivery is *at least once*: a process that dies between the broker taking the task and the row's delete
-leaves the row, which the relay sends again when its claim runs out. Every task sent this way is
-idempotent (tasks look rows up by id and claim or upsert what they write: invitation and notice e-mails
-are claimed before sending, imports run a job once by its status, metrics and scores are upserted,
-webhook deliveries are claimed per row, provisioning takes a lock and skips a ready tenant), so a repeat
-costs work, not correctness.
+leaves the row, which the relay sends again when its claim runs out. The tasks sent this way look rows
+up by id and claim or upsert what they write (notice e-mails are claimed before sending, imports run a
+job once by its status, metrics and scores are upserted, webhook deliveries are claimed per row,
+provisioning takes a lock and skips a ready tenant), so a repeat costs work, not correctness. The one
+exception is the invitation e-mail: a repeat sends it twice, with the same link.
 """
 
 from __future__ import annotations
