@@ -193,17 +193,14 @@ def invitation_create(*, email: str, roles: Iterable[str], invited_by: User | No
 
 def invitation_send(*, invitation: Invitation, token: str, accept_url: str) -> None:
     """Queue the invitation e-mail once the invitation is committed."""
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from .tasks import send_invitation_email
 
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: send_to_tenant(
-            send_invitation_email,
-            schema,
-            kwargs={"invitation_id": invitation.pk, "accept_url": accept_url},
-        )
+    enqueue(
+        send_invitation_email,
+        connection.schema_name,
+        kwargs={"invitation_id": invitation.pk, "accept_url": accept_url},
     )
 
 

@@ -1,11 +1,27 @@
-"""Login throttling per account and per client address, in the (tenant-keyed) cache."""
+"""Login throttling per account and per client address, in the (tenant-keyed) cache.
+
+While the cache (Redis) is down every check here fails open, with a warning in the log: a login is checked
+against its password alone, and a rate-limited action (a preview, a recompute) is allowed. The limits are
+brakes on guessing and on cost, not the guard itself (passwords are hashed slowly; actions are idempotent
+and their own tasks are locked per workspace), and a minute of outage should not lock every user out. The
+API's rate limits are not here: they count in PostgreSQL (``accounts.api_limits``) and hold throughout.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
+
+from config.cache import CacheUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    logger.warning("cache unavailable, %s fails open: %s", what, exc)
 
 
 def client_ip(request) -> str:
@@ -28,7 +44,11 @@ def _address_key(ip: str) -> str:
 
 
 def login_blocked(*, email: str, ip: str) -> bool:
-    counts = cache.get_many([_account_key(email), _address_key(ip)])
+    try:
+        counts = cache.get_many([_account_key(email), _address_key(ip)])
+    except CacheUnavailable as exc:
+        _unavailable("login throttling", exc)
+        return False
     return (
         counts.get(_account_key(email), 0) >= settings.TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT
         or counts.get(_address_key(ip), 0) >= settings.TANDEM_LOGIN_MAX_FAILURES_PER_ADDRESS
@@ -45,7 +65,10 @@ def login_failed(*, email: str, ip: str) -> None:
 
 
 def login_succeeded(*, email: str) -> None:
-    cache.delete(_account_key(email))
+    try:
+        cache.delete(_account_key(email))
+    except CacheUnavailable as exc:
+        _unavailable("login throttling", exc)
 
 
 def window_minutes() -> int:
@@ -54,12 +77,16 @@ def window_minutes() -> int:
 
 def over_limit(key: str, *, limit: int, window_seconds: int) -> bool:
     """Count one event under ``key`` (per tenant, through the cache key function) and say whether
-    more than ``limit`` happened within the window."""
-    if cache.add(key, 1, timeout=window_seconds):
-        return limit < 1
+    more than ``limit`` happened within the window. False (not counted) while the cache is down."""
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window_seconds)
-        count = 1
+        if cache.add(key, 1, timeout=window_seconds):
+            return limit < 1
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window_seconds)
+            count = 1
+    except CacheUnavailable as exc:
+        _unavailable(f"the limit on {key.split(':')[0]}", exc)
+        return False
     return count > limit

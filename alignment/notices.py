@@ -4,7 +4,7 @@ status, SLA clocks, the objection digest) builds its notices and hands them to `
 from __future__ import annotations
 
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import Notification
@@ -14,13 +14,13 @@ def send(notices: list[Notification]) -> list[int]:
     """Store the notices and, once the transaction commits, e-mail them (a task); returns their ids."""
     if not notices:
         return []
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from .tasks import email_notifications
 
     ids = [n.pk for n in Notification.objects.bulk_create(notices)]
     schema = connection.schema_name
-    transaction.on_commit(lambda: send_to_tenant(email_notifications, schema, kwargs={"ids": ids}))
+    enqueue(email_notifications, schema, kwargs={"ids": ids})
     return ids
 
 

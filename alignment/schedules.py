@@ -256,14 +256,11 @@ def report_preview_send(*, actor: User, frequency: str) -> None:
             f"{PREVIEW_WINDOW_SECONDS // 60} minutes."
         )
         raise ValidationError({"non_field_errors": [ValidationError(message, code=THROTTLED)]})
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from .report_tasks import send_report_preview
 
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: send_to_tenant(send_report_preview, schema, kwargs={"user_id": actor.pk, "frequency": value})
-    )
+    enqueue(send_report_preview, connection.schema_name, kwargs={"user_id": actor.pk, "frequency": value})
 
 
 def is_throttled(exc: ValidationError) -> bool:

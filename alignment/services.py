@@ -131,12 +131,11 @@ def definition_update(*, actor: User | None, data: dict) -> DefinitionVersion:
 
 
 def _queue_full_recompute() -> None:
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from .tasks import recompute_metrics
 
-    schema = connection.schema_name
-    transaction.on_commit(lambda: send_to_tenant(recompute_metrics, schema))
+    enqueue(recompute_metrics, connection.schema_name)
 
 
 @transaction.atomic

@@ -13,14 +13,17 @@ def _run(*, full: bool) -> dict | None:
     return None if record is None else {"days": record.days, "values_written": record.values_written}
 
 
-@tenant_task(name="alignment.refresh_metrics", acks_late=True)
+# acks_late + reject_on_worker_lost: a worker (or its pool process) killed halfway leaves the message to
+# be delivered again instead of acknowledged as lost. The run is one transaction of upserts per fixed
+# period, so the killed run's writes are rolled back and the next run computes them once.
+@tenant_task(name="alignment.refresh_metrics", acks_late=True, reject_on_worker_lost=True)
 def refresh_metrics(*, tenant_schema: str) -> dict | None:
     """Every 45 s: recompute the periods whose facts changed (incremental). Skipped while another run for
     the workspace holds its lock; the marks it leaves are taken next time."""
     return _run(full=False)
 
 
-@tenant_task(name="alignment.recompute_metrics", acks_late=True)
+@tenant_task(name="alignment.recompute_metrics", acks_late=True, reject_on_worker_lost=True)
 def recompute_metrics(*, tenant_schema: str) -> dict | None:
     """Nightly: the full recompute, the correctness oracle (a rerun writes nothing when all is in step)."""
     return _run(full=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import Task
 from celery.schedules import crontab
+from celery.signals import task_prerun
 from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 
@@ -58,6 +59,21 @@ class PlatformTask(app.Task):  # type: ignore[name-defined,misc]
         return super().__call__(*args, **kwargs)
 
 
+@task_prerun.connect
+def _discard_broken_connections(task: Task | None = None, **_: Any) -> None:
+    """What Django does at the start of every request, before every task: a connection that had errors and
+    no longer answers (PostgreSQL restarted) is closed, and the next query checks the connection first
+    (CONN_HEALTH_CHECKS). With CELERY_DB_REUSE_MAX Celery itself does this only every few hundred tasks,
+    so without it a worker would fail every task after a database restart until then."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # in-process run (tests): the caller's connection and transaction
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
 def tenant_task(**options: Any):
     """Decorator for per-tenant tasks. The task function must accept ``tenant_schema``."""
     return app.task(base=TenantBoundTask, **options)
@@ -81,6 +97,7 @@ def send_to_platform(task: Task, /, **options: Any):
     return task.apply_async(headers=headers, **options)
 
 
+OUTBOX_RELAY_SECONDS = 10
 METRICS_REFRESH_SECONDS = 45  # with the dispatch jitter, a write shows in the metrics within a minute
 
 
@@ -100,6 +117,13 @@ def _schedule() -> dict[str, dict[str, Any]]:
 
     period = settings.TANDEM_DISPATCH_SECONDS
     return {
+        # Tasks asked for while the broker was down (config.outbox); it expires before the next run, so a
+        # backlog of relays never builds up behind an outage.
+        "outbox-relay": {
+            "task": "tenancy.relay_outbox",
+            "schedule": OUTBOX_RELAY_SECONDS,
+            "options": {"expires": OUTBOX_RELAY_SECONDS, "headers": {"_schema_name": PUBLIC}},
+        },
         "tenant-housekeeping": _per_tenant("accounts.housekeeping", period, period),
         # Webhook deliveries that are due: also sent right after each commit that writes events, so this
         # catches what was written while the broker was down, and the retries.

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from config.api import error_body
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _ERRORS = {
     400: ("bad_request", "Bad request", "The request could not be understood."),
@@ -71,7 +77,30 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    exception = sys.exc_info()[1]  # Django calls this inside its ``except`` block
+    if is_database_unavailable(exception):  # raised by a middleware, before any view
+        return database_unavailable_response(request, exception)
     return error_response(request, 500)
+
+
+def is_database_unavailable(exception: BaseException | None) -> bool:
+    return isinstance(exception, OperationalError | InterfaceError)
+
+
+def database_unavailable_response(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """503 + Retry-After while PostgreSQL cannot be reached. The page is rendered without the request:
+    the portal's context (the user, the navigation) would query the database again."""
+    logger.warning("database unavailable, 503 for %s %s: %s", request.method, request.path, exception)
+    code, title, text = _ERRORS[503]
+    text = "The service is briefly unavailable. Please try again in a few seconds."
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse(error_body(503, code, text), status=503)
+    else:
+        page = render_to_string("errors/error.html", {"status": 503, "title": title, "text": text})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def csrf_failure(request, reason=""):

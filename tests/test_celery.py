@@ -70,9 +70,13 @@ def test_worker_settings_reuse_connections_and_cache_tenants():
         assert app.tasks[name].acks_late, name
 
 
-def test_the_whole_schedule_goes_through_the_dispatcher():
+def test_the_whole_schedule_goes_through_the_dispatcher_but_the_outbox_relay():
     app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
-    schedule = app.conf.beat_schedule
+    schedule = dict(app.conf.beat_schedule)
+    # the relay is one platform task for every workspace (the outbox is in public), expiring in one period
+    relay = schedule.pop("outbox-relay")
+    assert relay["task"] == "tenancy.relay_outbox" and relay["task"] in app.tasks
+    assert relay["options"]["expires"] == relay["schedule"]
     assert schedule
     for entry in schedule.values():
         assert entry["task"] == "tenancy.dispatch_to_tenants"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.urls import set_urlconf
 
-from config.views import not_found_response, workspace_preparing_response
+from config.views import database_unavailable_response, not_found_response, workspace_preparing_response
 
 from .cache import tenant_for_host
 
@@ -41,7 +41,10 @@ class TenantMiddleware:
         if hostname in self.public_hosts:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         else:
-            tenant = tenant_for_host(hostname)
+            try:
+                tenant = tenant_for_host(hostname)
+            except (OperationalError, InterfaceError) as exc:  # no view yet: answer here, not with a 500
+                return database_unavailable_response(request, exc)
             if tenant is None or not tenant.is_active:
                 return not_found_response(request)
             if not tenant.ready:

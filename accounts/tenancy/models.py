@@ -105,3 +105,27 @@ class PlatformAdmin(AbstractBaseUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class OutboxMessage(models.Model):
+    """A task asked for by a write, stored in the write's own transaction (``config.outbox``).
+
+    Kept in ``public`` for every workspace: a tenant's connection reaches it through the search path (no
+    tenant schema has a copy), so the row commits or rolls back with the tenant's write, and one relay
+    query covers every workspace. Deleted once the broker has taken the task.
+    """
+
+    schema_name = models.CharField(max_length=63, help_text="A tenant's schema, or public (platform task)")
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A publisher holds the row until then; after a crash halfway, the relay takes it again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} for {self.schema_name} (#{self.pk})"

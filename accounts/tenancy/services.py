@@ -131,22 +131,23 @@ def signup_create(
                 admin_password_hash=make_password(values["admin_password"]),
                 ip_address=ip_address,
             )
+            if enqueue:  # in the same transaction: a sign-up is never stored without its set-up request
+                tenant_enqueue_provisioning(tenant_id=tenant.pk)
     except (IntegrityError, ValidationError) as exc:
         # Two sign-ups raced for one slug: the unique checks decided; report it like the check above.
         raise ValidationError(
             {"slug": [f"“{values['slug']}” is already taken. Please choose another subdomain."]}
         ) from exc
-    if enqueue:
-        transaction.on_commit(lambda: tenant_enqueue_provisioning(tenant_id=tenant.pk))
     return signup
 
 
 def tenant_enqueue_provisioning(*, tenant_id: int) -> None:
-    from config.celery import send_to_platform
+    """Provision the tenant once the current transaction commits (through the outbox)."""
+    from config.outbox import PUBLIC, enqueue
 
     from .tasks import provision_tenant
 
-    send_to_platform(provision_tenant, kwargs={"tenant_id": tenant_id})
+    enqueue(provision_tenant, PUBLIC, kwargs={"tenant_id": tenant_id})
 
 
 @contextmanager
@@ -257,6 +258,7 @@ def tenant_set_plan(*, tenant: Tenant, plan: str) -> Tenant:
     return tenant
 
 
+@transaction.atomic
 def tenant_retry_provisioning(*, tenant: Tenant) -> Tenant:
     _require_public()
     if tenant.ready:
@@ -264,7 +266,7 @@ def tenant_retry_provisioning(*, tenant: Tenant) -> Tenant:
     tenant.status = Tenant.Status.PENDING
     tenant.status_detail = ""
     tenant.save(update_fields=["status", "status_detail"])
-    transaction.on_commit(lambda: tenant_enqueue_provisioning(tenant_id=tenant.pk))
+    tenant_enqueue_provisioning(tenant_id=tenant.pk)
     return tenant
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     "accounts.tenancy.middleware.TenantMiddleware",
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,9 +147,21 @@ _cache_common = {
     "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     "KEY_PREFIX": "tandem",
 }
+# A Redis outage must not hold a request: connecting and each command give up within these seconds, and
+# the callers that read the cache (login throttling, action rate limits: accounts.throttle) fail open
+# with a warning. Sessions, API rate limits and idempotency keys live in PostgreSQL, not here.
+CACHE_SOCKET_TIMEOUT_SECONDS = 0.5
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, **_cache_common}
+        {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_SOCKET_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_SOCKET_TIMEOUT_SECONDS,
+            },
+            **_cache_common,
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -328,7 +341,31 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
 TANDEM_EMBEDDED_BROKER = CELERY_BROKER_URL == "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(DATA_DIR) if TANDEM_EMBEDDED_BROKER else {}
+# Publishing must never hold a request for long while the broker is down: a connection attempt gives up
+# after CELERY_BROKER_CONNECTION_TIMEOUT (kombu retries connecting within that total, then raises), and
+# config.outbox publishes with retry=False, so a failed send costs at most about a second and the task
+# waits in the outbox for the relay.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# Redis: acks_late tasks stay in the "unacked" hash until acknowledged. When a whole worker dies (SIGKILL,
+# OOM, lost host), its unacked messages are put back on the queue by a worker once they are older than
+# visibility_timeout (checked when a worker starts, then by kombu's sweep about every 100 s). It must
+# exceed the longest task run plus the longest countdown (the dispatcher's jitter is at most a minute), or
+# a running task is delivered twice; the tasks are idempotent, so that costs work, not correctness. The
+# fault tests shorten it to see a redelivery in test time (TANDEM_BROKER_VISIBILITY_TIMEOUT).
+_redis_broker_options = {
+    "visibility_timeout": env_int("TANDEM_BROKER_VISIBILITY_TIMEOUT", 60 * 60),
+    "socket_connect_timeout": 1,
+    # A hung (not down) Redis: a publish gives up after this; above kombu's 1 s BRPOP wait, which an idle
+    # worker's poll must outlast.
+    "socket_timeout": 1.5,
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    filesystem_broker_options(DATA_DIR)
+    if TANDEM_EMBEDDED_BROKER
+    else _redis_broker_options
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
+)
 
 
 def _default_result_backend() -> str:
@@ -345,6 +382,9 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or _default_result_backend(
 if CELERY_RESULT_BACKEND.startswith("file://"):
     (DATA_DIR / "celery-results").mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
+if CELERY_RESULT_BACKEND.startswith(("redis://", "rediss://")):
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+    CELERY_REDIS_SOCKET_TIMEOUT = 1.5
 CELERY_TASK_DEFAULT_QUEUE = env("TANDEM_QUEUE", "tandem")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

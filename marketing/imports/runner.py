@@ -203,12 +203,11 @@ def _display_name(uploaded_file: File) -> str:
 
 
 def _enqueue(job: ImportJob) -> None:
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from .tasks import run_import
 
-    schema, job_id = connection.schema_name, job.pk
-    transaction.on_commit(lambda: send_to_tenant(run_import, schema, kwargs={"job_id": job_id}))
+    enqueue(run_import, connection.schema_name, kwargs={"job_id": job.pk})
 
 
 # --- Running a job ---------------------------------------------------------------------------------

@@ -220,10 +220,9 @@ def mql_promote(*, contact_ids: list[int] | None = None, now=None) -> int:
 
 def enqueue_rescore(*, contact_ids: Iterable[int]) -> None:
     """Rescore these contacts after the current transaction commits (touchpoints just arrived)."""
-    from config.celery import send_to_tenant
+    from config.outbox import enqueue
 
     from ..tasks import rescore_contacts
 
     ids = sorted({int(i) for i in contact_ids})
-    schema = connection.schema_name
-    transaction.on_commit(lambda: send_to_tenant(rescore_contacts, schema, kwargs={"contact_ids": ids}))
+    enqueue(rescore_contacts, connection.schema_name, kwargs={"contact_ids": ids})

@@ -91,11 +91,11 @@ class ScoringView(MarketingPage):
             if over_limit("rescore-request", limit=3, window_seconds=3600):
                 messages.error(request, "Scores were recomputed recently; try again within the hour.")
             else:
-                from config.celery import send_to_tenant
+                from config.outbox import enqueue
 
                 from ..tasks import rescore_all
 
-                send_to_tenant(rescore_all, connection.schema_name)
+                enqueue(rescore_all, connection.schema_name)
                 messages.success(request, "Recomputing every score; it takes a few seconds.")
             return redirect("marketing:scoring")
         forms_by_action = {"fit": FitRuleForm, "engagement": EngagementRuleForm, "mql": MqlRuleForm}
