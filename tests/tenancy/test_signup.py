@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists
@@ -197,6 +198,11 @@ def test_create_tenant_command_provisions_a_ready_workspace(tenant_a, capsys):
 def test_slug_rules_unit():
     for good in ["acme", "acme-2", "a1b", "x" * 32]:
         validate_slug(good)
+    # a schema name that differs from another only in case reads and writes the wrong schema
+    # (django-tenants #846): upper case is refused, as are reserved and malformed names
+    for bad in ["Acme", "ACME", "acmE", "public", "www", "-acme", "acme-", "a", "acme_1", "x" * 33]:
+        with pytest.raises(ValidationError):
+            validate_slug(bad)
     assert {"public", "www", "api", "admin", "static"} <= RESERVED_SLUGS
 
 
