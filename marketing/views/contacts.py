@@ -147,7 +147,11 @@ class ContactStageView(MarketingWritePage):
                 else:
                     messages.info(request, "The contact is already in that stage.")
                 return redirect("marketing:contact_detail", pk=pk)
-        return ContactDetailView.as_view()(request, pk=pk, stage_form=form, status=400)
+        # The detail page's GET, called directly: through as_view() it would dispatch on this POST and
+        # answer 405 instead of showing the form's errors (found by tests/security/test_hostile_forms.py).
+        page = ContactDetailView()
+        page.setup(request, pk=pk)
+        return page.get(request, pk, stage_form=form, status=400)
 
 
 class CompanyListView(MarketingPage):
