@@ -45,9 +45,10 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form):
+        # A refused post is a 400 like every other portal form (wrong credentials included), 429 when
+        # throttled; the page and its message are the same.
         response = super().form_invalid(form)
-        if form.throttled:
-            response.status_code = 429
+        response.status_code = 429 if form.throttled else 400
         return response
 
 
@@ -76,6 +77,11 @@ class PasswordResetView(auth_views.PasswordResetView):
             return response
         return super().form_valid(form)
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
@@ -84,6 +90,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

@@ -79,8 +79,7 @@ class ConsoleLoginView(LoginView):
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if form.throttled:
-            response.status_code = 429
+        response.status_code = 429 if form.throttled else 400
         return response
 
 
