@@ -25,7 +25,7 @@ from .forms import (
     UserEditForm,
     apply_service_errors,
 )
-from .portal import ANY, PortalView
+from .portal import ANY, PortalView, search_text
 from .roles import WRITE, Area, Role
 
 PAGE_SIZE = 25
@@ -191,7 +191,7 @@ class UserListView(PortalView):
     area = Area.ADMIN
 
     def get(self, request, form: InviteForm | None = None, status: int = 200):
-        search = request.GET.get("q", "").strip()[:100]
+        search = search_text(request, limit=100)
         role = request.GET.get("role", "")
         sort = request.GET.get("sort", "name")
         page = _page(request, selectors.user_list(search=search, role=role, sort=sort))

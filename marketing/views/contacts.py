@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 
 from .. import selectors
 from ..forms import CompanyForm, ContactForm, StageForm
@@ -43,7 +43,7 @@ class ContactListView(MarketingPage):
         source = request.GET.get("source", "")
         segment = Segment.objects.filter(pk=int_or_none(request.GET.get("segment"))).first()
         qs = selectors.contact_list(
-            search=request.GET.get("q", "").strip()[:200],
+            search=search_text(request),
             stage=stage if stage in LifecycleStage.values else "",
             source=source if source in Source.values else "",
             company=int_or_none(request.GET.get("company")),
@@ -156,7 +156,7 @@ class ContactStageView(MarketingWritePage):
 
 class CompanyListView(MarketingPage):
     def get(self, request, form=None, status=200):
-        qs = selectors.company_list(search=request.GET.get("q", "").strip()[:200])
+        qs = selectors.company_list(search=search_text(request))
         listing = ListPage(request, qs, sorts=COMPANY_SORTS, default="name")
         context = listing.context() | {"form": form or CompanyForm(), "can_write": self.can_write()}
         return render(request, "marketing/company_list.html", context, status=status)

@@ -123,3 +123,29 @@ def test_the_sign_in_and_sign_up_forms_refuse_hostile_values(tenant_a):
     for client, group in ((workspace, forms[:2]), (public, forms[2:])):
         problems += _attack(client, group)[0]
     assert problems == []
+
+
+def test_invalid_utf8_and_nul_in_bodies_and_query_strings_are_never_a_500(tenant_a):
+    # given every page and form the admin can reach
+    build_world()
+    client = login("alpha", "admin")
+    client.raise_request_exception = False
+    pages = crawl(client)
+    forms = _forms(client, pages.values())
+    # when a form body carries raw and percent-encoded invalid UTF-8 and NULs in each of its fields
+    for form in forms:
+        fields = "&".join(f"{name}=%FF%FE\xff%00x" for name in form.fields).encode("latin-1")
+        with transaction.atomic():
+            response = client.post(form.action, fields, content_type="application/x-www-form-urlencoded")
+            transaction.set_rollback(True)
+        connection.set_schema_to_public()
+        # then it is refused or ignored, never a 500
+        assert response.status_code < 500, (form.action, form.fields)
+    # and every page with the same in its query string (search, sort, page and filter keys)
+    hostile_query = "q=%FF%FE%00&sort=%C0%00&page=%FF&status=%00&stage=1e400&owner=10000000000000000000000000"
+    failed = []
+    for url in pages.values():
+        separator = "&" if "?" in url else "?"
+        if client.get(f"{url}{separator}{hostile_query}").status_code >= 500:
+            failed.append(url)
+    assert failed == []
