@@ -194,6 +194,7 @@ class UserListView(PortalView):
         search = search_text(request, limit=100)
         role = request.GET.get("role", "")
         sort = request.GET.get("sort", "name")
+        sort = sort if sort in selectors.USER_SORTS else "name"  # the page shows the order really used
         page = _page(request, selectors.user_list(search=search, role=role, sort=sort))
         context = {
             "page": page,

@@ -15,7 +15,7 @@ from tests.conftest import user_in
 from tests.security.routes import NOT_PORTAL, portal_routes
 
 
-def build_world() -> dict:
+def build_world(tag: str = "") -> dict:
     """A company, contact, campaign with a cost and a send, content, segment, lead form, scoring rule,
     deal with an activity, objection with a log and a comment, goal, schedule, team and quota."""
     from alignment import goals, objections, schedules
@@ -28,35 +28,35 @@ def build_world() -> dict:
     from tests.marketing import factories
 
     with schema_context("alpha"):
-        company = factories.company(name="Acme")
+        company = factories.company(name="Acme" + tag)
         contact = factories.contact(first_name="Ada", last_name="Lovelace", company=company.pk, stage="mql")
-        campaign = factories.campaign(name="Webinar", description="About the webinar")
-        content = factories.content(title="Guide")
-        segment = segment_create(data={"name": "Germans", "kind": "static"})
-        lead_form = form_create(data={"name": "Get the report", "campaign": campaign.pk})
+        campaign = factories.campaign(name="Webinar" + tag, description="About the webinar")
+        content = factories.content(title="Guide" + tag)
+        segment = segment_create(data={"name": "Germans" + tag, "kind": "static"})
+        lead_form = form_create(data={"name": "Get the report" + tag, "campaign": campaign.pk})
         rule = scoring_rule_create(
             data={
-                "name": "Visits",
+                "name": "Visits" + tag,
                 "kind": "engagement",
                 "touch_kind": "page_visit",
                 "points": 5,
                 "window_days": 30,
             }
         )
-        deal = deal_create(data={"name": "Big deal", "amount": "1000"}, lead=contact)
+        deal = deal_create(data={"name": "Big deal" + tag, "amount": "1000"}, lead=contact)
         activity = activity_create(
             data={"kind": "call", "subject": "Intro call", "deal": deal.pk, "contact": contact.pk},
             actor=user_in("alpha", "sales"),
         )
         objection = objections.objection_save(
-            actor=None, data={"name": "Too expensive", "category": "pricing"}
+            actor=None, data={"name": "Too expensive" + tag, "category": "pricing"}
         )
         objections.objection_log(actor=None, objection=objection, deal=deal, note="They said so")
         objections.comment_add(actor=None, objection=objection, body="We should answer")
         goal = goals.goal_create(
             actor=None,
             data={
-                "name": "Q3 revenue",
+                "name": "Q3 revenue" + tag,
                 "metric": "revenue_won",
                 "period": "quarter",
                 "period_start": dt.date(2026, 7, 1),
@@ -67,7 +67,7 @@ def build_world() -> dict:
         schedule = schedules.schedule_create(
             actor=None, data={"frequency": "weekly", "recipients": "x@example.com"}
         )
-        team = team_create(name="Hunters")
+        team = team_create(name="Hunters" + tag)
     return {
         "company": company,
         "contact": contact,
