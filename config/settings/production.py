@@ -33,8 +33,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # The load balancer's health check speaks plain HTTP to the process; a redirect would fail it.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# A year, and every workspace host (<slug>.<base domain>) with it.
-SECURE_HSTS_SECONDS = max(env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365), 60 * 60 * 24 * 365)
+# A year, and every workspace host (<slug>.<base domain>) with it. A lower value is for the first days of
+# a rollout only (docs/deployment.md).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # Preloading is a promise about the whole registered domain (every host under it, whoever runs it, HTTPS
 # for months after withdrawal) that only the domain's owner can make, and the header alone lets anyone
