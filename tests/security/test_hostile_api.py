@@ -124,6 +124,54 @@ def test_every_api_write_refuses_hostile_values_naming_the_field(tenant_a):
     assert len(reached) > 30 and sent > 1000
 
 
+def test_batch_items_refuse_hostile_values_naming_the_field(tenant_a):
+    """A batch (``{"items": [{...}]}``) answers per item (207). Its items are free-form in the schema and take
+    the fields of the single create next to it (``/contacts/batch/`` -> ``/contacts/``); each of those gets
+    the hostile values inside one item, which is refused naming the field, never a 5xx."""
+    build_world()
+    client = api_client("alpha", api_key_for("alpha", list(ALL_SCOPES)))
+    client.raise_request_exception = False
+    schema = client.get("/api/schema/?format=json").json()
+    creates = {template: body for template, method, body in _operations(schema) if method == "post"}
+    batches = [template for template in creates if template.endswith("/batch/")]
+    assert len(batches) >= 3
+    problems, sent = [], 0
+    for template in batches:
+        single = _component(schema, creates[template.removesuffix("batch/")])
+        example = single.get("example") or {}
+        for field, field_schema in single.get("properties", {}).items():
+            if field_schema.get("readOnly"):
+                continue
+            for label, literal in HOSTILE.items():
+                if literal is None:
+                    continue
+                item = json.dumps({k: v for k, v in example.items() if k != field})
+                item = item[:-1] + ("," if len(item) > 2 else "") + f'"{field}": {literal}' + "}"
+                response = _send(client, "post", template, '{"items": [' + item + "]}")
+                sent += 1
+                where = (template, field, label, response.status_code)
+                if response.status_code >= 500:
+                    problems.append((*where, "server error"))
+                elif response.status_code in (200, 207):
+                    result = response.json()["results"][0]
+                    if result["status"] != "error":
+                        problems.append((*where, f"accepted: {result['status']}"))
+                    elif field not in result["errors"]:
+                        problems.append((*where, f"names {sorted(result['errors'])}"))
+                elif response.status_code in (400, 422):
+                    # refused whole, naming the item's field; a non-finite number (1e400) is refused by
+                    # the batch's JSON check before the items are read, which can only name the item
+                    named = _named(response, f"items.0.{field}") or (
+                        label.endswith("1e400") and _named(response, "items.0")
+                    )
+                    if not named:
+                        problems.append((*where, f"names {sorted(response.json()['error']['fields'])}"))
+                else:
+                    problems.append((*where, "unexpected status"))
+    assert problems == []
+    assert sent > 100
+
+
 def test_invalid_utf8_is_a_400_in_json_bodies_and_query_strings(tenant_a):
     client = api_client("alpha", api_key_for("alpha", list(ALL_SCOPES)))
     schema = client.get("/api/schema/?format=json").json()
