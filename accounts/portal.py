@@ -59,6 +59,12 @@ def posted_object_or_404(queryset, request, field: str):
     return get_object_or_404(queryset, pk=int(value))
 
 
+def search_text(request, limit: int = 200) -> str:
+    """The ``?q=`` search of a list page, trimmed and cut to ``limit``. A NUL is dropped: it can never be
+    part of stored text and PostgreSQL refuses it even in a LIKE (a 500 otherwise)."""
+    return request.GET.get("q", "").replace("\x00", "").strip()[:limit]
+
+
 class ListPage:
     """Search, an allow-listed sort and pagination for a portal list.
 
@@ -73,7 +79,7 @@ class ListPage:
 
         key = request.GET.get("sort", default)
         self.sort = key if key in sorts else default
-        self.search = request.GET.get("q", "").strip()[:200]
+        self.search = search_text(request)
         self.page = Paginator(queryset.order_by(*sorts[self.sort]), per_page).get_page(
             request.GET.get("page")
         )

@@ -25,7 +25,7 @@ from .forms import (
     UserEditForm,
     apply_service_errors,
 )
-from .portal import ANY, PortalView
+from .portal import ANY, PortalView, search_text
 from .roles import WRITE, Area, Role
 
 PAGE_SIZE = 25
@@ -45,9 +45,10 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form):
+        # A refused post is a 400 like every other portal form (wrong credentials included), 429 when
+        # throttled; the page and its message are the same.
         response = super().form_invalid(form)
-        if form.throttled:
-            response.status_code = 429
+        response.status_code = 429 if form.throttled else 400
         return response
 
 
@@ -76,6 +77,11 @@ class PasswordResetView(auth_views.PasswordResetView):
             return response
         return super().form_valid(form)
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
@@ -84,6 +90,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -180,9 +191,10 @@ class UserListView(PortalView):
     area = Area.ADMIN
 
     def get(self, request, form: InviteForm | None = None, status: int = 200):
-        search = request.GET.get("q", "").strip()[:100]
+        search = search_text(request, limit=100)
         role = request.GET.get("role", "")
         sort = request.GET.get("sort", "name")
+        sort = sort if sort in selectors.USER_SORTS else "name"  # the page shows the order really used
         page = _page(request, selectors.user_list(search=search, role=role, sort=sort))
         context = {
             "page": page,

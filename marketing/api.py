@@ -99,10 +99,16 @@ class BatchView(TenantAPIView):
 
     scope_area = Area.MARKETING
     item_serializer: type = s.CompanyIn
+    item_component = "CompanyInRequest"  # the single create's body in the published schema
 
     def validate_item(self, item: dict) -> dict:
         from django.core.exceptions import ValidationError
 
+        from config.contract import component_errors
+
+        problems = component_errors(self.item_component, item)
+        if problems:
+            raise ValidationError(problems)
         checked = self.item_serializer(data=item)
         if not checked.is_valid():
             raise ValidationError({k: [str(m) for m in v] for k, v in checked.errors.items()})
@@ -147,6 +153,7 @@ class CompanyBatchView(BatchView):
 @extend_schema(summary="Upsert up to 1,000 contacts (by e-mail); one result per item", **BATCH_SCHEMA)
 class ContactBatchView(BatchView):
     item_serializer = s.ContactIn
+    item_component = "ContactInRequest"
 
     def save_item(self, data: dict) -> tuple[object, bool]:
         return contact_services.contact_upsert(

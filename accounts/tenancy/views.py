@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views import View
 
 from accounts.forms import apply_service_errors
+from accounts.portal import search_text
 from accounts.services import session_login
 from accounts.throttle import client_ip
 
@@ -79,8 +80,7 @@ class ConsoleLoginView(LoginView):
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if form.throttled:
-            response.status_code = 429
+        response.status_code = 429 if form.throttled else 400
         return response
 
 
@@ -106,7 +106,7 @@ class ConsoleView(View):
 
 class ConsoleTenantListView(ConsoleView):
     def get(self, request):
-        search = request.GET.get("q", "").strip()[:100]
+        search = search_text(request, limit=100)
         status = request.GET.get("status", "")
         page = Paginator(selectors.tenant_list(search=search, status=status), 25).get_page(
             request.GET.get("page")

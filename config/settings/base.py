@@ -91,10 +91,14 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 MIDDLEWARE = [
+    # First, so that every answer gets the security headers (CSP, Cache-Control, HSTS, nosniff,
+    # Referrer-Policy) and the HTTPS redirect applies, whichever middleware or view made the answer:
+    # the tenant middleware answers an unknown host or a workspace being set up on its own.
+    "config.security.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "accounts.tenancy.middleware.TenantMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.SessionTenantGuardMiddleware",
@@ -238,6 +242,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy and Cache-Control: config.security.SecurityHeadersMiddleware (first in MIDDLEWARE).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- I18n ------------------------------------------------------------------------------------------

@@ -31,10 +31,19 @@ TANDEM_URL_SCHEME = env("TANDEM_URL_SCHEME", "https")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# The load balancer's health check speaks plain HTTP to the process; a redirect would fail it.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A year, and every workspace host (<slug>.<base domain>) with it. A lower value is for the first days of
+# a rollout only (docs/deployment.md).
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Preloading is a promise about the whole registered domain (every host under it, whoever runs it, HTTPS
+# for months after withdrawal) that only the domain's owner can make, and the header alone lets anyone
+# submit the domain to the browsers' list. So it is off unless the operator opts in with
+# SECURE_HSTS_PRELOAD=1; Django's deploy check warns about it being off, which is silenced here on purpose.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.validation import clean_into, unknown_fields
+from config.validation import clean_into, has_nul, unknown_fields
 
 from ..models import Contact, Segment, SegmentMember, SegmentSnapshot
 from ..segments import compile_definition
@@ -133,6 +133,8 @@ def segments_record_sizes() -> int:
 def segment_add_members_by_email(*, segment: Segment, emails) -> tuple[int, list[str]]:
     """Add the contacts with these emails to a static list; returns (added, emails not found)."""
     wanted = sorted({e.strip().lower() for e in emails if isinstance(e, str) and e.strip()})
+    if has_nul(wanted):  # PostgreSQL refuses NUL even in a lookup: a 500 otherwise (tests/security)
+        raise ValidationError({"emails": ["An email address cannot contain NUL characters."]})
     if not wanted:
         raise ValidationError({"emails": ["Give at least one email address."]})
     if len(wanted) > MAX_STATIC_ADD:

@@ -47,12 +47,14 @@ class _Lookups:
                     out.add(value)
             return out
 
+        def usable(item, key) -> bool:
+            # A NUL cannot even be looked up in PostgreSQL (a 500 found by tests/security); _build
+            # refuses the item naming the field.
+            value = item.get(key) if isinstance(item, dict) else None
+            return isinstance(value, str) and bool(value.strip()) and "\x00" not in value
+
         def texts(key):
-            return {
-                item[key].strip().lower()
-                for item in items
-                if isinstance(item, dict) and isinstance(item.get(key), str) and item[key].strip()
-            }
+            return {item[key].strip().lower() for item in items if usable(item, key)}
 
         self.contacts = set(Contact.objects.filter(pk__in=ids("contact_id")).values_list("pk", flat=True))
         self.emails = dict(Contact.objects.filter(email__in=texts("email")).values_list("email", "pk"))
@@ -71,11 +73,7 @@ class _Lookups:
         )
         self.content = set(ContentAsset.objects.filter(pk__in=ids("content_id")).values_list("pk", flat=True))
         self.sends = dict(CampaignSend.objects.filter(pk__in=ids("send_id")).values_list("pk", "campaign_id"))
-        external = {
-            i["external_id"].strip()
-            for i in items
-            if isinstance(i, dict) and isinstance(i.get("external_id"), str) and i["external_id"].strip()
-        }
+        external = {i["external_id"].strip() for i in items if usable(i, "external_id")}
         self.external = dict(
             Touchpoint.objects.filter(external_id__in=external).values_list("external_id", "pk")
         )

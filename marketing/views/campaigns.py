@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage, posted_object_or_404
+from accounts.portal import ListPage, posted_object_or_404, search_text
 from config.charts import chart_config
 
 from .. import reports, selectors
@@ -35,7 +35,7 @@ class CampaignListView(MarketingPage):
         channel = request.GET.get("channel", "")
         status = request.GET.get("status", "")
         qs = reports.campaign_performance().select_related("owner")
-        search = request.GET.get("q", "").strip()[:200]
+        search = search_text(request)
         if search:
             qs = qs.filter(name__icontains=search) | qs.filter(utm_campaign__icontains=search)
         if channel in Channel.values:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 
 from .. import selectors
 from ..forms import ContentForm
@@ -34,7 +34,7 @@ class ContentListView(MarketingPage):
         stage = request.GET.get("stage", "")
         tag = request.GET.get("tag", "").strip()[:50]
         qs = selectors.content_list(
-            search=request.GET.get("q", "").strip()[:200],
+            search=search_text(request),
             kind=kind if kind in ContentKind.values else "",
             stage=stage if stage in FunnelStage.values else "",
             tag=tag,

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 
 from .. import exports, selectors
 from ..imports import columns
@@ -115,7 +115,7 @@ class ExportView(MarketingPage):
         return Segment.objects.filter(pk=segment_id).first() if segment_id is not None else None
 
     def get(self, request, what: str):
-        q = request.GET.get("q", "").strip()[:200]
+        q = search_text(request)
         lists = {
             "contacts": lambda: exports.contacts_export(
                 selectors.contact_list(

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 
 from ..models import Campaign, LeadForm
 from ..services import forms as services
@@ -89,8 +89,8 @@ def _initial(lead_form: LeadForm | None) -> dict:
 class LeadFormListView(MarketingPage):
     def get(self, request):
         qs = LeadForm.objects.select_related("campaign")
-        if request.GET.get("q"):
-            qs = qs.filter(name__icontains=request.GET["q"].strip()[:200])
+        if search := search_text(request):
+            qs = qs.filter(name__icontains=search)
         listing = ListPage(request, qs, sorts=FORM_SORTS, default="-created")
         return render(
             request, "marketing/form_list.html", listing.context() | {"can_write": self.can_write()}

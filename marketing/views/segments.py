@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 from config.charts import chart_config
 
 from .. import selectors
@@ -58,7 +58,7 @@ class SegmentListView(MarketingPage):
     def get(self, request):
         listing = ListPage(
             request,
-            selectors.segment_list(search=request.GET.get("q", "").strip()[:200]),
+            selectors.segment_list(search=search_text(request)),
             sorts=SEGMENT_SORTS,
             default="name",
         )

@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from accounts.portal import ListPage
+from accounts.portal import ListPage, search_text
 
 from .. import reports, selectors
 from ..models import Activity, Subscription, SubscriptionEvent
@@ -58,7 +58,7 @@ class CustomersView(SalesPage):
     def get(self, request):
         listing = ListPage(
             request,
-            selectors.customer_list(search=request.GET.get("q", "").strip()[:200], with_mrr=True),
+            selectors.customer_list(search=search_text(request), with_mrr=True),
             sorts=CUSTOMER_SORTS,
             default="-mrr",
         )

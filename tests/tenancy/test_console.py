@@ -37,14 +37,14 @@ def test_console_needs_a_platform_admin(tenant_a):
     response = client.post(
         "/console/login/", {"username": member("alpha", "admin").email, "password": PASSWORD}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert client.get("/console/").status_code == 302
 
 
 def test_platform_admin_cannot_sign_in_on_a_workspace(tenant_a):
     platform_admin_create(email=ADMIN_EMAIL, password=PASSWORD)
     response = client_for("alpha").post("/login/", {"username": ADMIN_EMAIL, "password": PASSWORD})
-    assert response.status_code == 200
+    assert response.status_code == 400
     connection.set_schema_to_public()
 
 
