@@ -277,3 +277,70 @@ class WebhookAttempt(models.Model):
 def acting_user(request) -> User | None:
     """The workspace user behind a request, for "by" fields; None for an API key or an anonymous caller."""
     return request.user if isinstance(request.user, User) else None
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit log cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("The audit log cannot be changed.")
+
+
+class AuditEntry(models.Model):
+    """One write operation: a portal form, an API call, a task or a platform action (``accounts.audit``).
+
+    Append-only: the model refuses updates and deletes, and a trigger in the database refuses them too
+    (migration 0004), except the pseudonymisation of a person, which the erasure of their data performs.
+    There are no foreign keys, so nothing deleted later can change or remove an entry.
+    """
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", "Portal"
+        API = "api", "API"
+        TASK = "task", "Task"
+        PLATFORM = "platform", "Platform console"
+
+    class ActorKind(models.TextChoices):
+        USER = "user", "Person"
+        API_KEY = "api_key", "API key"
+        ANONYMOUS = "anonymous", "Anonymous visitor"
+        SYSTEM = "system", "Tandem (a task)"
+        PLATFORM = "platform", "Platform admin"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=120, db_index=True)
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    changed_fields = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["actor_kind", "actor_id"], name="audit_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit log cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit log cannot be changed.")

@@ -45,7 +45,16 @@ class TenantBoundTask(app.Task):  # type: ignore[name-defined,misc]
             )
         if expected != actual:
             raise WrongSchemaError(f"{self.name} was sent for {expected!r} but runs in {actual!r}.")
-        return super().__call__(*args, **kwargs)
+        from accounts import audit
+
+        token = audit.begin()  # what the run writes becomes one audit entry (accounts.audit)
+        succeeded = False
+        try:
+            result = super().__call__(*args, **kwargs)
+            succeeded = True
+            return result
+        finally:
+            audit.task_end(token, task_name=self.name, task_id=self.request.id, succeeded=succeeded)
 
 
 class PlatformTask(app.Task):  # type: ignore[name-defined,misc]

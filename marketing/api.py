@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status
 from rest_framework.response import Response
 
+from accounts import audit
 from accounts.api_base import (
     TenantAPIView,
     TenantListAPIView,
@@ -542,6 +543,7 @@ class SegmentCountView(TenantAPIView):
     def post(self, request):
         from .segments import segment_count
 
+        audit.skip(request)  # a count, not a write
         data = s.SegmentCountIn(data=request.data)
         data.is_valid(raise_exception=True)
         return Response({"count": segment_count(data.validated_data["definition"])})

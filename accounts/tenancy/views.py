@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
+from accounts import audit
 from accounts.forms import apply_service_errors
 from accounts.portal import search_text
 from accounts.services import session_login
@@ -149,6 +150,15 @@ class ConsoleTenantDetailView(ConsoleView):
                 messages.info(request, f"Set-up of {tenant.name} was queued again.")
             else:
                 messages.error(request, "Unknown action.")
+                return redirect("console_tenant", pk=tenant.pk)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+            return redirect("console_tenant", pk=tenant.pk)
+        # the workspace's own log says what the platform did to it, and who
+        audit.record_platform(
+            tenant=tenant,
+            action=action,
+            actor_email=getattr(request.user, "email", ""),
+            details={"plan": tenant.plan} if action == "plan" else None,
+        )
         return redirect("console_tenant", pk=tenant.pk)

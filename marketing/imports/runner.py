@@ -37,6 +37,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts import audit
+
 from ..exports import FORMULA_STARTS, stream_csv
 from ..models import Campaign, Company, Contact, CostLine, ImportJob, LifecycleStage, TouchpointKind
 from ..models.campaigns import Channel
@@ -452,6 +454,15 @@ def _finish(
     job.message = " ".join([message, *(notes or [])])
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "message", "finished_at"])
+    # the import's audit entry: the job as its object, the person who uploaded it as its actor
+    audit.note(
+        object_type="marketing.ImportJob",
+        object_id=job.pk,
+        actor=job.created_by,
+        status=status,
+        created=job.created_rows,
+        updated=job.updated_rows,
+    )
     return job
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts import audit
 from config.validation import check_text
 
 from ..models import Campaign, CampaignSend, Channel, Contact, ContentAsset, Touchpoint, TouchpointKind
@@ -215,6 +216,7 @@ def touchpoints_record(*, items: list, source: str = Source.API) -> list[dict]:
                 tp.contact_id = contact.pk
         created = [tp for index, tp, _ in pending if results[index]["status"] == "created"]
         Touchpoint.objects.bulk_create(created)
+        audit.note(count=len(created))  # bulk_create sends no signals: the audit entry counts them here
         for (index, _, _), tp in zip(
             [p for p in pending if results[p[0]]["status"] == "created"], created, strict=True
         ):
@@ -243,6 +245,7 @@ def contact_identify(*, anonymous_id: str, contact: Contact) -> int:
     moved = Touchpoint.objects.filter(anonymous_id=anonymous_id.strip(), contact__isnull=True).update(
         contact=contact
     )
+    audit.note(count=moved, touchpoints_identified=moved)
     if moved:
         contacts_refresh_touches([contact.pk])
     return moved

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts import audit
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
 from accounts.portal import ListPage, search_text
@@ -184,6 +185,7 @@ class SegmentCountView(MarketingWritePage):
     """The builder's live count: the definition in, a fragment with the count (or the error) out."""
 
     def post(self, request):
+        audit.skip(request)  # a count, not a write
         raw = request.POST.get("definition", "")
         try:
             count, error = segment_count(json.loads(raw) if raw.strip() else {}), None
