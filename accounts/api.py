@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.db import connection
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from . import selectors, services
 from .api_auth import ApiKeyPrincipal, principal_scopes
 from .api_base import SELF, TenantAPIView, TenantListAPIView, TenantListCreateAPIView, TenantRetrieveAPIView
+from .models import AuditEntry
 from .roles import Area
 from .serializers import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, InvitationIn, InvitationOut, MeOut, UserOut
 
@@ -120,3 +122,41 @@ class ApiKeyRevokeView(TenantAPIView):
         key = get_object_or_404(selectors.api_key_list(), pk=pk)
         services.api_key_revoke(key=key)
         return Response(ApiKeyOut(key).data)
+
+
+class AuditEntryOut(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "at", "source", "actor_kind", "actor_id", "actor_label", "action", "method", "path",
+            "status", "object_type", "object_id", "changed_fields", "changes", "count", "request_id",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "search", str, description="Match in the actor, action, object type or id, or request id"
+        ),
+        OpenApiParameter("source", str, enum=AuditEntry.Source.values),
+        OpenApiParameter("since", OpenApiTypes.DATE, description="From this UTC date, included"),
+        OpenApiParameter("until", OpenApiTypes.DATE, description="To this UTC date, included"),
+    ],
+    summary="The workspace's audit log, newest first (read only)",
+)
+class AuditEntryListView(TenantListAPIView):
+    scope_area = Area.ADMIN
+    serializer_class = AuditEntryOut
+    allowed_params = ("search", "source", "since", "until")
+
+    def get_queryset(self):
+        from config.api import query_choice, query_date
+
+        request = self.request
+        return selectors.audit_list(
+            search=request.query_params.get("search", "")[:200],
+            source=query_choice(request, "source", AuditEntry.Source.values),
+            since=query_date(request, "since"),
+            until=query_date(request, "until"),
+        )

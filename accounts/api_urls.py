@@ -12,5 +12,6 @@ urlpatterns = [
     path("invitations/<int:pk>/revoke/", api.InvitationRevokeView.as_view(), name="api-invitation-revoke"),
     path("api-keys/", api.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<int:pk>/revoke/", api.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
+    path("audit/", api.AuditEntryListView.as_view(), name="api-audit-list"),
     *api_webhooks.urlpatterns,
 ]

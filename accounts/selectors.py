@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import ApiKey, Invitation, User
+from .models import ApiKey, AuditEntry, Invitation, User
 from .roles import Role
 
 USER_SORTS = {
@@ -59,3 +61,26 @@ def dashboard_counts() -> dict[str, int]:
         .filter(Q(expires__isnull=True) | Q(expires__gt=now))
         .count(),
     }
+
+
+def audit_list(
+    *, search: str = "", source: str = "", since: dt.date | None = None, until: dt.date | None = None
+) -> QuerySet[AuditEntry]:
+    """Audit entries, newest first. ``search`` matches the actor, the action, the object type or id, or
+    the request id; ``since``/``until`` are UTC dates, both included."""
+    entries = AuditEntry.objects.all()
+    if search:
+        entries = entries.filter(
+            Q(actor_label__icontains=search)
+            | Q(action__icontains=search)
+            | Q(object_type__icontains=search)
+            | Q(object_id=search)
+            | Q(request_id=search)
+        )
+    if source:
+        entries = entries.filter(source=source)
+    if since:
+        entries = entries.filter(at__date__gte=since)
+    if until:
+        entries = entries.filter(at__date__lte=until)
+    return entries.order_by("-id")

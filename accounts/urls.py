@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views, views_webhooks
+from . import audit_views, views, views_webhooks
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -26,6 +26,8 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("settings/api-keys/", views.ApiKeyListView.as_view(), name="settings_api_keys"),
+    path("settings/audit/", audit_views.AuditLogView.as_view(), name="settings_audit"),
+    path("settings/audit/export.csv", audit_views.AuditExportView.as_view(), name="settings_audit_export"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="api_key_revoke"),
     *views_webhooks.urlpatterns,
 ]

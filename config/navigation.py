@@ -74,6 +74,7 @@ SECTIONS: tuple[NavSection, ...] = (
             NavItem("Users", "settings_users", "☺"),
             NavItem("API keys", "settings_api_keys", "◇"),
             NavItem("Webhooks", "settings_webhooks", "↯"),
+            NavItem("Audit log", "settings_audit", "☰"),
         ),
     ),
 )

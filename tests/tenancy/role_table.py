@@ -40,6 +40,7 @@ AREAS: dict[str, str] = {
     "api/v1/invitations/": Area.ADMIN,
     "api/v1/api-keys/": Area.ADMIN,
     "api/v1/webhooks/": Area.ADMIN,
+    "api/v1/audit/": Area.ADMIN,
     "api/v1/companies/": Area.MARKETING,
     "api/v1/contacts/": Area.MARKETING,
     "api/v1/campaigns/": Area.MARKETING,
