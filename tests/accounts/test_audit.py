@@ -1,0 +1,319 @@
+"""The audit log: exactly one entry for every write operation of the API schema and every portal form that
+succeeds, none for one that is refused; tasks, imports and platform actions too; append-only; admins browse
+and export it, nobody else."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
+from django_tenants.utils import schema_context
+
+from accounts import audit
+from accounts.models import AuditEntry
+from accounts.roles import ALL_SCOPES
+from tests.conftest import PASSWORD, api_client, api_key_for, client_for, login, user_in
+from tests.security.test_hostile_api import _concrete
+from tests.security.test_hostile_forms import _forms
+from tests.security.world import build_world, crawl
+from tests.tenancy.conftest import REPORT
+
+pytestmark = pytest.mark.django_db
+
+
+def _mark() -> int:
+    with schema_context("alpha"):
+        return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _since(mark: int) -> list[AuditEntry]:
+    with schema_context("alpha"):
+        return list(AuditEntry.objects.filter(id__gt=mark).order_by("id"))
+
+
+def _multipart_body(schema: dict, operation: dict) -> dict:
+    ref = operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    component = schema["components"]["schemas"][ref]
+    body = {
+        k: v
+        for k, v in (component.get("example") or {}).items()
+        if v is not None and not isinstance(v, dict | list)
+    }
+    for name, prop in component.get("properties", {}).items():
+        if prop.get("format") == "binary":
+            body[name] = SimpleUploadedFile("contacts.csv", b"email\nprobe@example.com\n", "text/csv")
+    return body
+
+
+# POSTs that only read (a segment's live count): no entry.
+READS = {"/api/v1/segments/count/"}
+
+
+def test_every_api_write_operation_leaves_exactly_one_entry(tenant_a):
+    # given one of each object, a key with every scope and the published schema
+    build_world()
+    key = api_key_for("alpha", list(ALL_SCOPES))
+    client = api_client("alpha", key)
+    client.raise_request_exception = False
+    schema = client.get("/api/schema/?format=json").json()
+    tally: Counter = Counter()
+    problems, refused = [], []
+    for path, operations in schema["paths"].items():
+        for method in ("post", "put", "patch", "delete"):
+            operation = operations.get(method)
+            if not operation:
+                continue
+            concrete = _concrete(client, path.replace("/api/v1", "/api/v1", 1))
+            if concrete is None:
+                tally["no object to call it on"] += 1
+                refused.append(f"{method.upper()} {path}: no object")
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            mark = _mark()
+            # when it is called with its example body (rolled back afterwards)
+            with transaction.atomic():
+                if "application/json" in content:
+                    ref = content["application/json"]["schema"].get("$ref", "")
+                    name = ref.rsplit("/", 1)[-1]
+                    body = schema["components"]["schemas"].get(name, {}).get("example", {})
+                    response = getattr(client, method)(
+                        concrete, json.dumps(body), content_type="application/json"
+                    )
+                elif "multipart/form-data" in content:
+                    response = client.post(concrete, _multipart_body(schema, operation))
+                else:
+                    response = getattr(client, method)(concrete)
+                entries = _since(mark)
+                transaction.set_rollback(True)
+            connection.set_schema_to_public()
+            where = f"{method.upper()} {concrete} -> {response.status_code}"
+            # then a success leaves one entry that says who, what and which request; a refusal none
+            if concrete in READS:
+                tally["reads"] += 1
+                if entries:
+                    problems.append(f"{where}: a read left {len(entries)} entries")
+            elif response.status_code < 400:
+                tally["succeeded"] += 1
+                if len(entries) != 1:
+                    problems.append(f"{where}: {len(entries)} entries")
+                    continue
+                entry = entries[0]
+                if not (
+                    entry.source == "api"
+                    and entry.actor_kind == "api_key"
+                    and entry.actor_label.startswith("key ")
+                    and entry.method == method.upper()
+                    and entry.path == concrete
+                    and entry.status == response.status_code
+                    and entry.request_id == response["X-Request-ID"]
+                    and entry.object_type
+                ):
+                    problems.append(f"{where}: {entry.__dict__}")
+            else:
+                tally[f"refused {response.status_code}"] += 1
+                refused.append(f"{where}: {response.content[:160]!r}")
+                if entries:
+                    problems.append(f"{where}: a refused write left {len(entries)} entries")
+    REPORT["audit: API write operations"] = dict(tally)
+    print("\n".join(refused))
+    assert problems == []
+    assert tally["succeeded"] >= 55, tally
+
+
+def test_every_portal_form_leaves_exactly_one_entry(tenant_a):
+    # given every form the admin can reach over one of each object
+    build_world()
+    client = login("alpha", "admin")
+    client.raise_request_exception = False
+    forms = _forms(client, crawl(client).values())
+    admin = user_in("alpha", "admin")
+    tally: Counter = Counter()
+    problems = []
+    for form in forms:
+        for variant in form.variants():
+            mark = _mark()
+            with transaction.atomic():
+                response = client.post(form.action, variant)
+                entries = _since(mark)
+                transaction.set_rollback(True)
+            connection.set_schema_to_public()
+            where = f"POST {form.action} (from {form.page}) -> {response.status_code}"
+            ok = response.status_code < 400 and not _refused_inline(response)
+            if ok:
+                tally["succeeded"] += 1
+                if len(entries) != 1:
+                    problems.append(f"{where}: {len(entries)} entries")
+                elif not (
+                    entries[0].source == "portal"
+                    and entries[0].actor_id == admin.pk
+                    and entries[0].actor_label == admin.email
+                    and entries[0].path == form.action.split("?")[0]
+                    and entries[0].request_id == response["X-Request-ID"]
+                ):
+                    problems.append(f"{where}: {entries[0].__dict__}")
+            elif response.status_code >= 400:
+                tally[f"refused {response.status_code}"] += 1
+                if entries:
+                    problems.append(f"{where}: a refused post left {len(entries)} entries")
+            else:
+                tally["refused with a message"] += 1
+    REPORT["audit: portal forms"] = {"forms": len(forms), **dict(tally)}
+    assert problems == []
+    assert len(forms) > 35 and tally["succeeded"] >= 25, tally
+
+
+def _refused_inline(response) -> bool:
+    """An inline action refused by redirecting back with an error message (the portal's rule)."""
+    from django.contrib import messages as levels
+    from django.contrib.messages import get_messages
+
+    if response.status_code not in (302, 303):
+        return False
+    return any(m.level == levels.ERROR for m in get_messages(response.wsgi_request))
+
+
+def test_a_person_and_a_batch_are_named_with_the_object_and_fields(tenant_a):
+    alice = login("alpha", "admin")
+    mark = _mark()
+    response = alice.post("/marketing/contacts/new/", {"email": "ann@example.com", "first_name": "Ann"})
+    assert response.status_code == 302, response.content[-1500:]
+    connection.set_schema_to_public()
+    (entry,) = _since(mark)
+    assert (entry.action, entry.object_type, entry.actor_label) == (
+        "POST marketing:contact_create",
+        "marketing.Contact",
+        "alice@alpha.example",
+    )
+    # a batch writes with bulk_create (no model signals): the entry counts the rows anyway
+    key = api_key_for("alpha", ["marketing:write"])
+    mark = _mark()
+    items = [
+        {"kind": "page_visit", "anonymous_id": f"visitor-{n}", "occurred_at": "2026-07-01T10:00:00Z"}
+        for n in range(3)
+    ]
+    batch = api_client("alpha", key).post(
+        "/api/v1/touchpoints/batch/", {"items": items}, content_type="application/json"
+    )
+    assert batch.status_code in (200, 201, 207), batch.content[:500]
+    (entry,) = _since(mark)
+    assert entry.count == 3 and entry.source == "api" and entry.actor_kind == "api_key"
+
+
+def test_an_update_names_the_fields_it_changed(tenant_a):
+    from tests.marketing import factories
+
+    with schema_context("alpha"):
+        campaign = factories.campaign(name="Autumn")
+    client = api_client("alpha", api_key_for("alpha", ["marketing:write"]))
+    mark = _mark()
+    response = client.patch(
+        f"/api/v1/campaigns/{campaign.pk}/", {"name": "Autumn push"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content[:300]
+    (entry,) = _since(mark)
+    assert (entry.object_type, entry.object_id) == ("marketing.Campaign", str(campaign.pk))
+    assert "name" in entry.changed_fields
+
+
+def test_a_task_that_writes_leaves_one_entry_and_names_the_importer(
+    tenant_a, media, django_capture_on_commit_callbacks
+):
+    from marketing.imports.runner import import_job_create
+
+    alice = user_in("alpha", "admin")
+    mark = _mark()
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        job = import_job_create(
+            kind="contacts",
+            uploaded_file=SimpleUploadedFile("c.csv", b"email\nimported@example.com\n", "text/csv"),
+            actor=alice,
+        )
+    connection.set_schema_to_public()
+    entries = [e for e in _since(mark) if e.source == "task"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry.object_type, entry.object_id) == ("marketing.ImportJob", str(job.pk))
+    assert (entry.actor_kind, entry.actor_label) == ("user", alice.email)
+    assert entry.action == "task marketing.run_import" and entry.count >= 1
+
+
+def test_a_platform_action_is_written_into_the_workspace_log(tenant_a):
+    from accounts.tenancy.services import platform_admin_create
+    from tests.tenancy.test_console import ADMIN_EMAIL
+
+    platform_admin_create(email=ADMIN_EMAIL, password=PASSWORD)
+    client = client_for(None)
+    assert client.post("/console/login/", {"username": ADMIN_EMAIL, "password": PASSWORD}).status_code == 302
+    mark = _mark()
+    response = client.post(f"/console/tenants/{tenant_a.pk}/", {"action": "plan", "plan": "enterprise"})
+    assert response.status_code == 302
+    connection.set_schema_to_public()
+    (entry,) = _since(mark)
+    assert (entry.source, entry.actor_label, entry.action) == ("platform", ADMIN_EMAIL, "platform plan")
+    assert entry.changes == [{"details": {"plan": "enterprise"}}]
+
+
+def test_the_log_cannot_be_changed_by_the_application_or_by_sql(tenant_a):
+    alice = login("alpha", "admin")  # signing in is a write of its own
+    connection.set_schema_to_public()
+    with schema_context("alpha"):
+        entry = AuditEntry.objects.filter(actor_label=alice and "alice@alpha.example").first()
+        assert entry is not None
+        entry.action = "nothing happened"
+        with pytest.raises(PermissionError):
+            entry.save()
+        with pytest.raises(PermissionError):
+            entry.delete()
+        with pytest.raises(PermissionError):
+            AuditEntry.objects.filter(pk=entry.pk).update(action="x")
+        with pytest.raises(PermissionError):
+            AuditEntry.objects.all().delete()
+        for statement in (
+            "UPDATE accounts_auditentry SET action = 'x' WHERE id = %s",
+            "DELETE FROM accounts_auditentry WHERE id = %s",
+            "TRUNCATE accounts_auditentry",
+        ):
+            with transaction.atomic(), connection.cursor() as cursor:
+                with pytest.raises(DatabaseError, match="cannot be changed"):
+                    cursor.execute(statement, [entry.pk] if "%s" in statement else None)
+                transaction.set_rollback(True)
+        # the one rewrite: a person's name replaced by a pseudonym, nothing else
+        assert audit.pseudonymise(actor_kind="user", actor_id=entry.actor_id, label="erased person 7") >= 1
+        assert AuditEntry.objects.get(pk=entry.pk).actor_label == "erased person 7"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL tandem.audit_rewrite = 'on'")
+            with pytest.raises(DatabaseError, match="cannot be changed"):
+                cursor.execute("UPDATE accounts_auditentry SET action = 'x' WHERE id = %s", [entry.pk])
+            transaction.set_rollback(True)
+
+
+def test_admins_browse_filter_and_export_the_log_and_nobody_else_does(
+    tenant_a, tenant_b, django_assert_max_num_queries
+):
+    for _ in range(3):
+        alice = login("alpha", "admin")  # each sign-in is an entry
+    page = alice.get("/settings/audit/?q=login")
+    assert page.status_code == 200 and b"POST login" in page.content
+    export = alice.get("/settings/audit/export.csv?q=login")
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[0][:3] == ["id", "at", "source"] and len(rows) >= 4
+    assert export["Cache-Control"] == "private, no-store"
+    # the API list, for an admin key; other roles and other workspaces see nothing
+    key = api_key_for("alpha", ["admin:read"])
+    listed = api_client("alpha", key).get("/api/v1/audit/?search=login").json()["results"]
+    assert len(listed) >= 3 and listed[0]["actor_label"] == "alice@alpha.example"
+    assert (
+        api_client("alpha", api_key_for("alpha", ["marketing:read"])).get("/api/v1/audit/").status_code == 403
+    )
+    assert login("alpha", "marketing").get("/settings/audit/").status_code == 403
+    beta = login("beta", "admin")
+    assert b"alice@alpha.example" not in beta.get("/settings/audit/").content
+    connection.set_schema_to_public()
+    # a page costs the same number of queries with many entries as with a few
+    with django_assert_max_num_queries(12):
+        alice.get("/settings/audit/")
