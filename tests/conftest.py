@@ -198,15 +198,23 @@ def refused(response, status: int) -> set[str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The fault tests need Redis (a private redis-server, a Redis broker): they run on CI's real-services
-    pass (TANDEM_EXPECT_REAL_SERVICES=1) and are deselected, with a line saying so, everywhere else."""
-    if os.environ.get("TANDEM_EXPECT_REAL_SERVICES") == "1":
-        return
-    faults = [item for item in items if item.get_closest_marker("faults")]
-    if not faults:
-        return
-    items[:] = [item for item in items if not item.get_closest_marker("faults")]
-    config.hook.pytest_deselected(items=faults)
-    print(
-        f"\n{len(faults)} fault tests deselected: they run with TANDEM_EXPECT_REAL_SERVICES=1 (Redis needed)"
-    )
+    """Two deselections, each announced with a line (never a skip):
+
+    - the fault tests need Redis (a private redis-server, a Redis broker): they run on CI's real-services
+      pass (TANDEM_EXPECT_REAL_SERVICES=1) and nowhere else;
+    - the whole-system batteries marked ``once_per_ci`` (the cross-tenant matrix, the schemathesis contract
+      run; minutes each) run in every ``make test`` but not again in CI's second pass
+      (TANDEM_CI_SECOND_PASS=1), so that CI stays under 30 minutes.
+    """
+    rules = []
+    if os.environ.get("TANDEM_EXPECT_REAL_SERVICES") != "1":
+        rules.append(("faults", "fault tests", "they run with TANDEM_EXPECT_REAL_SERVICES=1 (Redis needed)"))
+    if os.environ.get("TANDEM_CI_SECOND_PASS") == "1":
+        rules.append(("once_per_ci", "once-per-CI batteries", "they ran in CI's first pass"))
+    for marker, what, why in rules:
+        chosen = [item for item in items if item.get_closest_marker(marker)]
+        if not chosen:
+            continue
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+        config.hook.pytest_deselected(items=chosen)
+        print(f"\n{len(chosen)} {what} deselected: {why}")

@@ -96,6 +96,7 @@ def _purged(queue: str):
             conn.default_channel.queue_purge(queue)
 
 
+@pytest.mark.once_per_ci
 def test_the_api_keeps_its_published_contract(contract_workspace, process_env, tmp_path, django_db_blocker):
     from tests.processes import web_process
 

@@ -449,11 +449,11 @@ def _first(rows) -> tuple:
     return tuple(rows[0])
 
 
-@pytest.fixture
-def operations(world):
-    schema = Client(HTTP_HOST=host_of("mxa")).get("/api/schema/?format=json").json()
-    connection.set_schema_to_public()
-    return matrix.portal_operations(), matrix.api_operations(schema)
+@pytest.fixture(scope="module")
+def operations():
+    from config.contract import published_schema
+
+    return matrix.portal_operations(), matrix.api_operations(published_schema())
 
 
 def test_every_route_is_covered_by_the_harness(operations):
@@ -468,6 +468,7 @@ def test_every_route_is_covered_by_the_harness(operations):
     assert len(portal) > 100 and len(api) > 170
 
 
+@pytest.mark.once_per_ci
 def test_every_free_text_column_carries_its_workspace_canary(world):
     for slug in matrix.SLUGS:
         assert len(world.planted[slug]) > 80
@@ -487,6 +488,7 @@ def test_every_free_text_column_carries_its_workspace_canary(world):
     TANDEM_LOGIN_MAX_FAILURES_PER_ACCOUNT=10**6,
     TANDEM_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR=10**6,
 )
+@pytest.mark.once_per_ci
 def test_cross_tenant_and_role_matrix(world, operations):
     portal, api = operations
     harness = Matrix(world)
