@@ -99,6 +99,44 @@ def _answer(client) -> dict:
 # A valid body for each operation whose schema example breaks a business rule (a dict, or a callable that
 # takes the key's client to look ids up).
 BODIES = {
+    ("POST", "/api/v1/content/"): lambda client: {
+        "title": "Audit guide",
+        "kind": "blog_post",
+        "funnel_stage": "awareness",
+        "url": "https://example.com/guide",
+        "campaigns": [_first(client, "/api/v1/campaigns/")],
+    },
+    ("PATCH", "/api/v1/content/{id}/"): {"title": "Guide, second edition"},
+    ("POST", "/api/v1/contacts/"): lambda client: {
+        "email": "audit.contact@example.com",
+        "first_name": "Ann",
+        "company": _first(client, "/api/v1/companies/"),
+    },
+    ("PATCH", "/api/v1/contacts/{id}/"): {"first_name": "Ada M.", "job_title": "Countess"},
+    ("POST", "/api/v1/campaigns/"): {
+        "name": "Audit campaign",
+        "channel": "email",
+        "objective": "awareness",
+        "status": "planned",
+        "start_date": "2026-09-01",
+    },
+    ("PATCH", "/api/v1/campaigns/{id}/"): {"name": "Webinar, renamed", "budget": 2500},
+    # examples that name rows by id 1, which exists only when nothing ran before in the session
+    ("POST", "/api/v1/activities/"): lambda client: {
+        "kind": "call",
+        "subject": "Follow-up call",
+        "deal": _first(client, "/api/v1/deals/"),
+        "contact": _first(client, "/api/v1/contacts/"),
+    },
+    ("PATCH", "/api/v1/activities/{id}/"): {"subject": "Follow-up call, moved", "outcome": "Left a message"},
+    ("POST", "/api/v1/objections/logs/"): lambda client: {
+        "objection": _first(client, "/api/v1/objections/"),
+        "deal": _first(client, "/api/v1/deals/"),
+        "note": "Heard it again",
+    },
+    ("POST", "/api/v1/segments/{id}/members/"): lambda client: {
+        "contact_ids": [_first(client, "/api/v1/contacts/")]
+    },
     ("POST", "/api/v1/api-keys/"): {"name": "Audit key", "scopes": ["marketing:read"]},
     ("POST", "/api/v1/deals/"): {"name": "Audit deal", "amount": "500"},
     ("PATCH", "/api/v1/deals/{id}/"): {"name": "Bigger deal", "amount": "1500"},

@@ -33,6 +33,7 @@ NOT_FREE_TEXT = {
     "accounts.ApiKey": {"prefix", "key_hash"},
     "accounts.RateCounter": "*",
     "accounts.IdempotencyRecord": "*",
+    "accounts.AuditEntry": "*",  # append-only (a trigger refuses UPDATE); its entries name canaried rows
     "accounts.WebhookSubscription": {"secret"},
     "accounts.WebhookEvent": {"type"},
     "marketing.LeadForm": {"key"},
