@@ -36,7 +36,7 @@ SLUG = "contract"
 CONFIG = ROOT / "tests" / "contract" / "schemathesis.toml"
 # Revoking a key: the run would revoke its own (unit tests cover it: tests/accounts/test_api_keys.py).
 EXCLUDE = "api-keys/.*/revoke"
-EXAMPLES = int(os.environ.get("TANDEM_CONTRACT_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("TANDEM_CONTRACT_EXAMPLES", "6"))
 SEED = os.environ.get("TANDEM_CONTRACT_SEED", "20261207")
 
 

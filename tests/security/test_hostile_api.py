@@ -20,7 +20,7 @@ from accounts.roles import ALL_SCOPES
 from tests.conftest import api_client, api_key_for
 from tests.security.world import build_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.once_per_ci]  # a minutes-long battery: CI runs it once
 
 HOSTILE = {
     "NUL": json.dumps("a\x00b"),

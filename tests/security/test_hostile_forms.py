@@ -24,7 +24,7 @@ from tests.conftest import client_for, login, user_in
 from tests.security.forms import PostForm, field_in_error, labels, post_forms
 from tests.security.world import build_world, crawl
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.once_per_ci]  # a minutes-long battery: CI runs it once
 
 NUL = "a\x00b"
 LONG = "x" * 100_000

@@ -403,24 +403,29 @@ class Matrix:
             self.timings[str(op)] += time.perf_counter() - started
 
     def _run_op(self, slug: str, op: matrix.Operation) -> None:
-        if True:
-            variants = self.id_variants(op, slug)
-            for principal in PRINCIPALS:
-                client = self.caller.client(host_of(slug), slug, principal)
-                outcome = expected(op, principal)
-                answers = {}
-                for variant, path in reversed(variants):  # "missing" first: foreign ones compare with it
-                    status, location, body = self.caller.call(client, op, path)
-                    answers[variant] = status
-                    self.cells[f"tenant host, {op.kind}"] += 1
-                    where = f"{slug} {principal.name} {op} [{variant}]"
-                    self.leaks(where, slug, location, body)
-                    before = len(self.failures)
-                    self.check_tenant_cell(
-                        slug, op, principal, variant, status, location, outcome, answers.get("missing")
-                    )
-                    if len(self.failures) > before:
-                        self.failures[-1] += f" | {body[:300]!r}"
+        variants = self.id_variants(op, slug)
+        for principal in PRINCIPALS:
+            client = self.caller.client(host_of(slug), slug, principal)
+            outcome = expected(op, principal)
+            answers = {}
+            chosen = variants
+            if outcome in ("login", "unauthenticated", "denied") and len(variants) > 2:
+                # refused before any row is looked up: the id cannot change the answer, so the own id
+                # and one other workspace's (in turn) are enough for these principals
+                rotation = matrix.SLUGS[(matrix.SLUGS.index(slug) + 1) % len(matrix.SLUGS)]
+                chosen = [v for v in variants if v[0] in ("own", f"foreign:{rotation}")]
+            for variant, path in reversed(chosen):  # "missing" first: foreign ones compare with it
+                status, location, body = self.caller.call(client, op, path)
+                answers[variant] = status
+                self.cells[f"tenant host, {op.kind}"] += 1
+                where = f"{slug} {principal.name} {op} [{variant}]"
+                self.leaks(where, slug, location, body)
+                before = len(self.failures)
+                self.check_tenant_cell(
+                    slug, op, principal, variant, status, location, outcome, answers.get("missing")
+                )
+                if len(self.failures) > before:
+                    self.failures[-1] += f" | {body[:300]!r}"
 
     def run_foreign_host(self, host: str, kind: str, operations: list[matrix.Operation]) -> None:
         """The public host serves only its own URLconf; an unknown host serves nothing."""
