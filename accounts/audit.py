@@ -7,7 +7,7 @@
   person, or the API key's prefix), the action (method and route), the object (the first row written, or
   the one the path names), the fields changed, every row touched, the status and the request id.
 - **Bulk writes** (a batch, an import) that bypass model signals say what they did with :func:`note`.
-- **Tasks.** ``task_prerun``/``task_postrun`` capture a workspace task the same way; a run that wrote
+- **Tasks.** ``config.celery.TenantBoundTask`` captures a workspace task the same way; a run that wrote
   nothing leaves no entry (the periodic checks run every few minutes).
 - **Platform actions** on a workspace (deactivate, plan, retry) are written into that workspace's log by
   the console with :func:`record_platform`.
@@ -57,6 +57,14 @@ class Capture:
         self.count += 1
         if len(self.changes) < MAX_CHANGES:
             self.changes.append(change)
+
+    @property
+    def total(self) -> int:
+        """Rows written: those the signals saw and those :func:`note` reported (bulk writes they miss)."""
+        return self.count + self.notes.get("count", 0)
+
+    def listed(self, details: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.changes + ([{"details": details}] if details else [])
 
 
 _current: contextvars.ContextVar[Capture | None] = contextvars.ContextVar("tandem_audit", default=None)
@@ -129,9 +137,28 @@ def _object(capture: Capture, fallback_type: str = "", fallback_id: Any = None) 
     return fallback_type, "" if fallback_id is None else str(fallback_id), []
 
 
-def _write(**values: Any) -> None:
+def _write(
+    capture: Capture | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+    fallback_object: tuple[str, Any] = ("", None),
+    **values: Any,
+) -> None:
+    """Write one entry: ``values`` as given, and from ``capture`` the object, its changed fields, the rows
+    touched and their count."""
     from .models import AuditEntry
 
+    if capture is not None:
+        object_type, object_id, fields = _object(capture, *fallback_object)
+        values.update(
+            object_type=object_type[:60],
+            object_id=object_id[:64],
+            changed_fields=[f[:60] for f in fields],
+            changes=capture.listed(details or {}),
+            count=capture.total,
+        )
+    values["action"] = values["action"][:120]
+    values["request_id"] = (values.get("request_id") or "")[:64]
     if connection.schema_name == "public":
         return  # the public site has no log (its writes are sign-ups, recorded on the workspace)
     try:
@@ -160,27 +187,20 @@ def record_request(request, response, capture: Capture) -> None:
     route = match.view_name if match else ""
     kwargs = match.kwargs if match else {}
     path_id = next((v for k, v in kwargs.items() if k in ("pk", "id")), None)
-    object_type, object_id, fields = _object(capture, fallback_type=route, fallback_id=path_id)
     kind, actor_id, label = actor_of(getattr(request, "user", None))
-    api = request.path.startswith("/api/")
-    changes = capture.changes + (
-        [{"details": capture.notes["details"]}] if "details" in capture.notes else []
-    )
     _write(
-        source=AuditEntry.Source.API if api else AuditEntry.Source.PORTAL,
+        capture,
+        details=capture.notes.get("details", {}),
+        fallback_object=(route, path_id),
+        source=AuditEntry.Source.API if request.path.startswith("/api/") else AuditEntry.Source.PORTAL,
         actor_kind=kind,
         actor_id=actor_id,
         actor_label=label,
-        action=f"{request.method} {route}"[:120],
+        action=f"{request.method} {route}",
         method=request.method,
         path=request.path[:500],
         status=response.status_code,
-        object_type=object_type[:60],
-        object_id=object_id[:64],
-        changed_fields=[f[:60] for f in fields],
-        changes=changes,
-        count=max(capture.count, capture.notes.get("count", 0)),
-        request_id=getattr(request, "id", "")[:64],
+        request_id=getattr(request, "id", ""),
     )
 
 
@@ -223,25 +243,20 @@ def task_end(token: contextvars.Token, *, task_name: str, task_id: str, succeede
     from .models import AuditEntry
 
     capture = end(token)
-    count = max(capture.count, capture.notes.get("count", 0))
-    if not succeeded or not count:
+    if not succeeded or not capture.total:
         return
-    object_type, object_id, fields = _object(capture)
     details = dict(capture.notes.get("details", {}))
     actor = details.pop("actor", None)
     kind, actor_id, label = actor_of(actor) if actor is not None else (AuditEntry.ActorKind.SYSTEM, None, "")
     _write(
+        capture,
+        details=details,
         source=AuditEntry.Source.TASK,
         actor_kind=kind,
         actor_id=actor_id,
         actor_label=label or f"task {task_name}",
-        action=f"task {task_name}"[:120],
-        object_type=object_type[:60],
-        object_id=object_id[:64],
-        changed_fields=fields,
-        changes=capture.changes + ([{"details": details}] if details else []),
-        count=count,
-        request_id=(task_id or "")[:64],
+        action=f"task {task_name}",
+        request_id=task_id,
     )
 
 
@@ -261,7 +276,7 @@ def record_platform(*, tenant, action: str, actor_email: str, details: dict | No
             source=AuditEntry.Source.PLATFORM,
             actor_kind=AuditEntry.ActorKind.PLATFORM,
             actor_label=actor_email,
-            action=f"platform {action}"[:120],
+            action=f"platform {action}",
             object_type="tenancy.Tenant",
             object_id=str(tenant.pk),
             changes=[{"details": details}] if details else [],

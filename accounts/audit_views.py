@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,6 +20,7 @@ EXPORT_COLUMNS = (
     "id", "at", "source", "actor_kind", "actor_id", "actor_label", "action", "method", "path", "status",
     "object_type", "object_id", "changed_fields", "count", "request_id",
 )  # fmt: skip
+AT, FIELDS = EXPORT_COLUMNS.index("at"), EXPORT_COLUMNS.index("changed_fields")
 
 
 def _date(value: str) -> dt.date | None:
@@ -29,11 +31,10 @@ def _date(value: str) -> dt.date | None:
 
 
 def _filters(request) -> dict:
+    source = request.GET.get("source", "")
     return {
         "search": search_text(request, limit=200),
-        "source": request.GET.get("source", "")
-        if request.GET.get("source") in AuditEntry.Source.values
-        else "",
+        "source": source if source in AuditEntry.Source.values else "",
         "since": _date(request.GET.get("since", "")),
         "until": _date(request.GET.get("until", "")),
     }
@@ -45,8 +46,6 @@ class AuditLogView(PortalView):
     area = Area.ADMIN
 
     def get(self, request):
-        from django.core.paginator import Paginator
-
         filters = _filters(request)
         page = Paginator(audit_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
@@ -78,10 +77,8 @@ class AuditExportView(PortalView):
             yield writer.writerow(EXPORT_COLUMNS)
             for row in rows.iterator(chunk_size=2000):
                 values = list(row)
-                values[1] = values[1].isoformat()
-                values[EXPORT_COLUMNS.index("changed_fields")] = " ".join(
-                    row[EXPORT_COLUMNS.index("changed_fields")]
-                )
+                values[AT] = values[AT].isoformat()
+                values[FIELDS] = " ".join(values[FIELDS])
                 yield writer.writerow(values)
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M")

@@ -59,6 +59,16 @@ def posted_object_or_404(queryset, request, field: str):
     return get_object_or_404(queryset, pk=int(value))
 
 
+class RefusedPostIs400:
+    """For Django's own form views (sign-in, password reset): a refused post answers 400 like every other
+    portal form, 429 when the form says it was throttled; the page and its message stay the same."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 429 if getattr(form, "throttled", False) else 400
+        return response
+
+
 def search_text(request, limit: int = 200) -> str:
     """The ``?q=`` search of a list page, trimmed and cut to ``limit``. A NUL is dropped: it can never be
     part of stored text and PostgreSQL refuses it even in a LIKE (a 500 otherwise)."""

@@ -79,8 +79,11 @@ def audit_list(
         )
     if source:
         entries = entries.filter(source=source)
+    # whole UTC days, as a range on the indexed column (a cast to a date per row would scan the table)
     if since:
-        entries = entries.filter(at__date__gte=since)
+        entries = entries.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     if until:
-        entries = entries.filter(at__date__lte=until)
+        entries = entries.filter(
+            at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        )
     return entries.order_by("-id")

@@ -25,7 +25,7 @@ from .forms import (
     UserEditForm,
     apply_service_errors,
 )
-from .portal import ANY, PortalView, search_text
+from .portal import ANY, PortalView, RefusedPostIs400, search_text
 from .roles import WRITE, Area, Role
 
 PAGE_SIZE = 25
@@ -35,7 +35,7 @@ NEW_KEY_SESSION = "new_api_key"
 # --- Sign-in -------------------------------------------------------------------------------------
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(RefusedPostIs400, auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
@@ -43,13 +43,6 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         services.session_login(self.request, form.get_user())
         return HttpResponseRedirect(self.get_success_url())
-
-    def form_invalid(self, form):
-        # A refused post is a 400 like every other portal form (wrong credentials included), 429 when
-        # throttled; the page and its message are the same.
-        response = super().form_invalid(form)
-        response.status_code = 429 if form.throttled else 400
-        return response
 
 
 class LogoutView(View):
@@ -59,7 +52,7 @@ class LogoutView(View):
         return redirect("login")
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(RefusedPostIs400, auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
@@ -77,24 +70,14 @@ class PasswordResetView(auth_views.PasswordResetView):
             return response
         return super().form_valid(form)
 
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
-
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(RefusedPostIs400, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 400
-        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

@@ -91,7 +91,7 @@ def database_unavailable_response(request: HttpRequest, exception: BaseException
     """503 + Retry-After while PostgreSQL cannot be reached. The page is rendered without the request:
     the portal's context (the user, the navigation) would query the database again."""
     logger.warning("database unavailable, 503 for %s %s: %s", request.method, request.path, exception)
-    code, title, text = _ERRORS[503]
+    code, title, _ = _ERRORS[503]
     text = "The service is briefly unavailable. Please try again in a few seconds."
     if _wants_json(request):
         response: HttpResponse = JsonResponse(error_body(503, code, text), status=503)

@@ -15,7 +15,7 @@ from django.views import View
 
 from accounts import audit
 from accounts.forms import apply_service_errors
-from accounts.portal import search_text
+from accounts.portal import RefusedPostIs400, search_text
 from accounts.services import session_login
 from accounts.throttle import client_ip
 
@@ -70,7 +70,7 @@ class SignupStatusView(View):
 # --- Platform console ----------------------------------------------------------------------------
 
 
-class ConsoleLoginView(LoginView):
+class ConsoleLoginView(RefusedPostIs400, LoginView):
     template_name = "tenancy/console_login.html"
     authentication_form = ConsoleLoginForm
     redirect_authenticated_user = False
@@ -78,11 +78,6 @@ class ConsoleLoginView(LoginView):
     def form_valid(self, form):
         session_login(self.request, form.get_user())
         return HttpResponseRedirect(reverse("console_tenants"))
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        response.status_code = 429 if form.throttled else 400
-        return response
 
 
 class ConsoleLogoutView(View):
@@ -153,12 +148,11 @@ class ConsoleTenantDetailView(ConsoleView):
                 return redirect("console_tenant", pk=tenant.pk)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return redirect("console_tenant", pk=tenant.pk)
-        # the workspace's own log says what the platform did to it, and who
-        audit.record_platform(
-            tenant=tenant,
-            action=action,
-            actor_email=getattr(request.user, "email", ""),
-            details={"plan": tenant.plan} if action == "plan" else None,
-        )
+        else:  # the workspace's own log says what the platform did to it, and who
+            audit.record_platform(
+                tenant=tenant,
+                action=action,
+                actor_email=getattr(request.user, "email", ""),
+                details={"plan": tenant.plan} if action == "plan" else None,
+            )
         return redirect("console_tenant", pk=tenant.pk)

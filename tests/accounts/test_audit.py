@@ -282,23 +282,29 @@ def _rest_of_world(client) -> dict:
     return {"stage": stage["id"], "subscription": subscription.pk, "delivery": delivery.pk}
 
 
-def _send(caller, method: str, path: str, body) -> tuple:
-    """The answer to one call and the entries it left (rolled back afterwards)."""
+def _rolled_back(call) -> tuple:
+    """The answer to ``call()`` and the audit entries it left; everything it wrote is rolled back."""
     mark = _mark()
     with transaction.atomic():
-        if body is None:
-            response = getattr(caller, method)(path)
-        elif any(hasattr(value, "read") for value in body.values()):
-            for value in body.values():
-                if hasattr(value, "seek"):
-                    value.seek(0)
-            response = caller.post(path, body)
-        else:
-            response = getattr(caller, method)(path, json.dumps(body), content_type="application/json")
+        response = call()
         entries = _since(mark)
         transaction.set_rollback(True)
     connection.set_schema_to_public()
     return response, entries
+
+
+def _send(caller, method: str, path: str, body) -> tuple:
+    """One API call (JSON, or a form upload when the body holds a file) and the entries it left."""
+    if body is None:
+        return _rolled_back(lambda: getattr(caller, method)(path))
+    if any(hasattr(value, "read") for value in body.values()):
+        for value in body.values():
+            if hasattr(value, "seek"):
+                value.seek(0)
+        return _rolled_back(lambda: caller.post(path, body))
+    return _rolled_back(
+        lambda: getattr(caller, method)(path, json.dumps(body), content_type="application/json")
+    )
 
 
 def test_every_api_write_operation_leaves_exactly_one_entry(tenant_a):
@@ -382,7 +388,6 @@ def test_every_api_write_operation_leaves_exactly_one_entry(tenant_a):
     tally["operations"] = len(operations_seen)
     tally["cannot succeed (listed)"] = len(CANNOT_SUCCEED)
     REPORT["audit: API write operations"] = dict(tally)
-    print(dict(tally), "\n".join(refused))
     assert problems == []
     # every operation succeeds, but those listed with the reason they cannot (and those listed really cannot)
     assert operations_seen - succeeded - set(CANNOT_SUCCEED) == set(), refused
@@ -402,12 +407,9 @@ def test_every_portal_form_leaves_exactly_one_entry(tenant_a):
     problems = []
     for form in forms:
         for variant in form.variants():
-            mark = _mark()
-            with transaction.atomic():
-                response = client.post(form.action, variant)
-                entries = _since(mark)
-                transaction.set_rollback(True)
-            connection.set_schema_to_public()
+            response, entries = _rolled_back(
+                lambda form=form, variant=variant: client.post(form.action, variant)
+            )
             where = f"POST {form.action} (from {form.page}) -> {response.status_code}"
             ok = response.status_code < 400 and not _refused_inline(response)
             if ok:
@@ -573,6 +575,20 @@ def test_admins_browse_filter_and_export_the_log_and_nobody_else_does(
     key = api_key_for("alpha", ["admin:read"])
     listed = api_client("alpha", key).get("/api/v1/audit/?search=login").json()["results"]
     assert len(listed) >= 3 and listed[0]["actor_label"] == "alice@alpha.example"
+    # whole UTC days, both ends included
+    today = dt.datetime.now(dt.UTC).date()
+    by_day = {
+        (since, until): len(
+            api_client("alpha", key)
+            .get(f"/api/v1/audit/?search=login&since={since}&until={until}")
+            .json()["results"]
+        )
+        for since, until in ((today, today), (today - dt.timedelta(days=2), today - dt.timedelta(days=1)))
+    }
+    assert by_day == {
+        (today, today): len(listed),
+        (today - dt.timedelta(days=2), today - dt.timedelta(days=1)): 0,
+    }
     assert (
         api_client("alpha", api_key_for("alpha", ["marketing:read"])).get("/api/v1/audit/").status_code == 403
     )

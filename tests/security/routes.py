@@ -56,20 +56,17 @@ def _walk(patterns, prefix: str = ""):
             )
 
 
+def all_routes(urlconf: str) -> list[Route]:
+    """Every route of ``urlconf``, API and public ones included."""
+    return list(_walk(get_resolver(urlconf).url_patterns))
+
+
 def portal_routes() -> list[Route]:
-    return [
-        r
-        for r in _walk(get_resolver("config.urls_tenants").url_patterns)
-        if not r.route.startswith(NOT_PORTAL)
-    ]
+    return [r for r in all_routes("config.urls_tenants") if not r.route.startswith(NOT_PORTAL)]
 
 
 def public_routes() -> list[Route]:
-    return [
-        r
-        for r in _walk(get_resolver("config.urls_public").url_patterns)
-        if not r.route.startswith(NOT_PORTAL)
-    ]
+    return [r for r in all_routes("config.urls_public") if not r.route.startswith(NOT_PORTAL)]
 
 
 def template_files() -> list[Path]:

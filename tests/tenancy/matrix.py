@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.security.routes import Route, all_routes
 
 SLUGS = ("mxa", "mxb", "mxc")
 CANARY = {"mxa": "zqkazq", "mxb": "zqkbzq", "mxc": "zqkczq"}
@@ -154,36 +155,23 @@ class Operation:
         return f"{self.method} /{self.route}"
 
 
-def _walk(patterns, prefix: str = "") -> Iterable[tuple[str, URLPattern]]:
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            yield from _walk(p.url_patterns, prefix + str(p.pattern))
-        else:
-            yield prefix + str(p.pattern), p
-
-
 FUNCTION_VIEW_METHODS = {"form_public": ("GET", "POST"), "healthz": ("GET",)}
 
 
-def url_routes() -> list[tuple[str, URLPattern]]:
-    return [(normalize(route), p) for route, p in _walk(get_resolver(settings.ROOT_URLCONF).url_patterns)]
+def url_routes() -> list[tuple[str, Route]]:
+    return [(normalize(r.route), r) for r in all_routes(settings.ROOT_URLCONF)]
 
 
 def portal_operations() -> list[Operation]:
     """Every route of the tenant URLconf outside the partner API, with every method its view answers."""
     operations = []
-    for route, pattern in url_routes():
+    for route, r in url_routes():
         if route.startswith("api/v1/"):
             continue
-        view_class = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-        if view_class is not None:
-            methods = [
-                m.upper()
-                for m in ("get", "post", "put", "patch", "delete")
-                if hasattr(view_class, m) and m in view_class.http_method_names
-            ]
+        if r.view_class is not None:
+            methods = [m.upper() for m in ("get", "post", "put", "patch", "delete") if r.accepts(m)]
         else:
-            methods = list(FUNCTION_VIEW_METHODS[pattern.callback.__name__])
+            methods = list(FUNCTION_VIEW_METHODS[r.callback.__name__])
         operations += [Operation("portal", method, route) for method in methods]
     return operations
 

@@ -12,22 +12,14 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.core.cache import caches
 from django.db import connection
-from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from tests.conftest import PASSWORD, client_for, member
+from tests.security.routes import all_routes
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _callbacks(patterns):
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            yield from _callbacks(p.url_patterns)
-        elif isinstance(p, URLPattern):
-            yield p.callback
 
 
 def test_tenant_code_runs_synchronously_under_wsgi():
@@ -35,8 +27,11 @@ def test_tenant_code_runs_synchronously_under_wsgi():
     async, the project serves WSGI only, and no view module starts a thread pool."""
     assert not hasattr(settings, "ASGI_APPLICATION")
     assert not (ROOT / "config" / "asgi.py").exists()
-    views = [*_callbacks(get_resolver(settings.ROOT_URLCONF).url_patterns)]
-    views += [*_callbacks(get_resolver(settings.PUBLIC_SCHEMA_URLCONF).url_patterns)]
+    views = [
+        r.callback
+        for urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF)
+        for r in all_routes(urlconf)
+    ]
     assert len(views) > 150
     for view in views:
         view_class = getattr(view, "view_class", None) or getattr(view, "cls", None)

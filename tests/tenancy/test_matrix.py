@@ -13,11 +13,13 @@ The cells executed are counted and printed at the end of the run (tests/tenancy/
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.base import ContentFile
@@ -30,7 +32,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django_tenants.utils import schema_context
 
-from accounts.roles import ALL_SCOPES, WRITE, Area, Role, required_scope, scopes_for_roles
+from accounts.roles import ALL_SCOPES, WRITE, Area, Role, expand_scopes, required_scope, scopes_for_roles
 from tests.conftest import PASSWORD, host_of
 from tests.tenancy import matrix, role_table
 from tests.tenancy.conftest import REPORT
@@ -217,12 +219,13 @@ class Caller:
 
     def client(self, host: str, slug: str, principal: Principal) -> Client:
         headers = {}
-        if principal.kind == "key":
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {self.world.keys[slug][principal.name]}"
-        elif principal.name == "key_revoked":
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {self.world.keys[slug]['key_revoked']}"
-        elif principal.name == "key_foreign":
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {self.world.keys[_others(slug)[0]]['key_full']}"
+        key = (
+            self.world.keys[_others(slug)[0]]["key_full"]
+            if principal.name == "key_foreign"
+            else self.world.keys[slug].get(principal.name)  # key_full, key_read, key_marketing, key_revoked
+        )
+        if key:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {key}"
         client = Client(HTTP_HOST=host, raise_request_exception=False, **headers)
         if principal.kind == "person":
             client.cookies[settings.SESSION_COOKIE_NAME] = self.session_of(slug, principal.roles[0])
@@ -267,12 +270,8 @@ def expected(op: matrix.Operation, principal: Principal) -> str:
         held = (
             scopes_for_roles(principal.roles)
             if principal.kind == "person"
-            else frozenset(principal.key_scopes)
+            else expand_scopes(principal.key_scopes)
         )
-        if principal.kind == "key":
-            from accounts.roles import expand_scopes
-
-            held = expand_scopes(held)
     if area in (role_table.ANY, role_table.SELF):
         return "allowed"
     access = role_table.access_needed(op.route, op.method)
@@ -301,6 +300,7 @@ class Matrix:
         self.cells = Counter()
         self.own_canary_hits = 0
         self.timings: Counter = Counter()
+        self._rows: dict[str, dict[str, list[tuple]]] = {}
 
     def fail(self, where: str, message: str) -> None:
         self.failures.append(f"{where}: {message}")
@@ -314,25 +314,36 @@ class Matrix:
                 else:
                     self.fail(where, f"carries {slug}'s canary")
 
+    def rows(self, route: str) -> dict[str, list[tuple]]:
+        """Each workspace's candidate parameters for ``route``, looked up once per route (every host and
+        method of the route reuses them)."""
+        if route not in self._rows:
+            if route == "invitations/{}/":
+                found = {s: [(self.world.invitation_tokens[s],)] for s in matrix.SLUGS}
+            elif route == "password/reset/{}/{}/":
+                found = {s: [self.world.reset[s]] for s in matrix.SLUGS}
+            else:
+                found = {}
+                for s in matrix.SLUGS:
+                    with schema_context(s):
+                        found[s] = [tuple(row) for row in matrix.PARAMETERS[route].rows()]
+                    assert found[s], f"{route}: workspace {s} has no row to call it with"
+            self._rows[route] = found
+        return self._rows[route]
+
+    def own_path(self, op: matrix.Operation, slug: str) -> str:
+        if "{}" not in op.route:
+            return "/" + op.route
+        return matrix.fill(op.route, self.rows(op.route)[slug][0])
+
     def id_variants(self, op: matrix.Operation, slug: str) -> list[tuple[str, str]]:
         """(variant, path): the host's own ids, each other workspace's ids, ids that exist nowhere."""
         if "{}" not in op.route:
-            return [("plain", "/" + op.route)]
-        ids = matrix.PARAMETERS[op.route]
-        if op.route == "invitations/{}/":
-            own = {s: (self.world.invitation_tokens[s],) for s in matrix.SLUGS}
-        elif op.route == "password/reset/{}/{}/":
-            own = {s: self.world.reset[s] for s in matrix.SLUGS}
-        else:
-            own = {}
-            for s in matrix.SLUGS:
-                with schema_context(s):
-                    rows = list(ids.rows())
-                assert rows, f"{op.route}: workspace {s} has no row to call it with"
-                own[s] = rows
-        variants = [("own", matrix.fill(op.route, _first(own[slug])))]
+            return [("plain", self.own_path(op, slug))]
+        variants = [("own", self.own_path(op, slug))]
         if matrix.constant(op.route):
             return variants
+        ids, own = matrix.PARAMETERS[op.route], self.rows(op.route)
         for other in _others(slug):
             row = self.foreign_row(ids, own[other], slug)
             if row is None:
@@ -343,17 +354,17 @@ class Matrix:
         return variants
 
     @staticmethod
-    def foreign_row(ids: matrix.Ids, rows, host: str) -> tuple | None:
+    def foreign_row(ids: matrix.Ids, rows: list[tuple], host: str) -> tuple | None:
+        """The first of another workspace's rows whose id names nothing on ``host``."""
         if ids.model is None:
-            return _first(rows)
-        from django.apps import apps
-
-        model = apps.get_model(ids.model)
+            return rows[0]
         with schema_context(host):
-            for row in rows:
-                if not model.objects.filter(pk=row[0]).exists():
-                    return row
-        return None
+            taken = set(
+                apps.get_model(ids.model)
+                .objects.filter(pk__in=[row[0] for row in rows])
+                .values_list("pk", flat=True)
+            )
+        return next((row for row in rows if row[0] not in taken), None)
 
     def check_tenant_cell(self, slug, op, principal, variant, status, location, outcome, missing_status):
         where = f"{slug} {principal.name} {op} [{variant}] -> {status}"
@@ -395,8 +406,6 @@ class Matrix:
                 self.fail(where, "a permitted page sent the person to the login page")
 
     def run_tenant_host(self, slug: str, operations: list[matrix.Operation]) -> None:
-        import time
-
         for op in operations:
             started = time.perf_counter()
             self._run_op(slug, op)
@@ -430,7 +439,7 @@ class Matrix:
     def run_foreign_host(self, host: str, kind: str, operations: list[matrix.Operation]) -> None:
         """The public host serves only its own URLconf; an unknown host serves nothing."""
         for op in operations:
-            path = self.id_variants(op, "mxa")[0][1]
+            path = self.own_path(op, "mxa")
             try:
                 served = (
                     kind == "public" and resolve(path, urlconf=settings.PUBLIC_SCHEMA_URLCONF) is not None
@@ -447,11 +456,6 @@ class Matrix:
                     self.fail(where, "server error")
                 elif not served and status != 404:
                     self.fail(where, "expected 404: the route does not exist on this host")
-
-
-def _first(rows) -> tuple:
-    rows = list(rows)
-    return tuple(rows[0])
 
 
 @pytest.fixture(scope="module")
