@@ -9,4 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import api_schema  # noqa: F401 - registers the OpenAPI authentication extensions
+        from . import (
+            api_schema,  # noqa: F401 - registers the OpenAPI authentication extensions
+            personal_data,  # noqa: F401 - registers the API's and the log's copies of a contact
+        )

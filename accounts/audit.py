@@ -21,6 +21,7 @@ takes no part in them.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 from dataclasses import dataclass, field
@@ -204,6 +205,14 @@ def record_request(request, response, capture: Capture) -> None:
     )
 
 
+def record_read(request, response, *, object_type: str, object_id: Any, count: int, **details: Any) -> None:
+    """A read worth its own entry (an export of a person's data): logged like a write."""
+    capture = Capture(
+        notes={"object_type": object_type, "object_id": str(object_id), "count": count, "details": details}
+    )
+    record_request(request, response, capture)
+
+
 class AuditMiddleware:
     """One entry per successful write request on a workspace host (after authentication, so the actor is
     known; DRF puts the key's principal on the request as it authenticates)."""
@@ -288,15 +297,46 @@ def record_platform(*, tenant, action: str, actor_email: str, details: dict | No
 
 
 def pseudonymise(*, actor_kind: str, actor_id: int, label: str) -> int:
-    """Replace a person's name in the entries they made with ``label`` (the erasure of their data). The
-    only change the log allows: the database trigger lets it through for this transaction only."""
+    """Replace a person's name in the entries they made with ``label`` (the erasure of their data). One of
+    the two changes the log allows: the database trigger lets it through while the flag is on."""
     from .models import AuditEntry
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL tandem.audit_rewrite = 'on'")
+    with _rewriting() as cursor:
         cursor.execute(
             f"UPDATE {AuditEntry._meta.db_table} SET actor_label = %s"  # noqa: S608
             " WHERE actor_kind = %s AND actor_id = %s",
             [label, actor_kind, actor_id],
         )
         return cursor.rowcount
+
+
+def rewrite(entries: list[tuple[int, str, Any]]) -> int:
+    """Give entries a new actor label and list of changes: ``(id, actor_label, changes)``, the person's
+    identifiers replaced (``accounts.personal_data``). The other change the log allows."""
+    from django.core.serializers.json import DjangoJSONEncoder
+    from psycopg.types.json import Jsonb
+
+    from .models import AuditEntry
+
+    if not entries:
+        return 0
+    changed = 0
+    with _rewriting() as cursor:
+        for entry_id, label, changes in entries:
+            cursor.execute(
+                f"UPDATE {AuditEntry._meta.db_table} SET actor_label = %s, changes = %s"  # noqa: S608
+                " WHERE id = %s",
+                [label, Jsonb(changes, dumps=DjangoJSONEncoder().encode), entry_id],
+            )
+            changed += cursor.rowcount
+    return changed
+
+
+@contextlib.contextmanager
+def _rewriting():
+    """A cursor with the log's rewrite flag on, and off again before the transaction goes on (a failure
+    rolls the savepoint back, and the flag with it)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL tandem.audit_rewrite = 'on'")
+        yield cursor
+        cursor.execute("SET LOCAL tandem.audit_rewrite = 'off'")

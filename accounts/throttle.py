@@ -40,7 +40,13 @@ def _account_key(email: str) -> str:
 
 
 def _address_key(ip: str) -> str:
-    return f"login-fail:ip:{ip}"
+    return address_bucket("login-fail:ip", ip)
+
+
+def address_bucket(action: str, ip: str) -> str:
+    """The counter of ``action`` for one client address. The address is hashed: a cache key is no place
+    for personal data (the erasure of a contact deletes the counters of the addresses they used)."""
+    return f"{action}:{hashlib.sha256(ip.encode()).hexdigest()[:32]}"
 
 
 def login_blocked(*, email: str, ip: str) -> bool:

@@ -42,6 +42,7 @@ EVENTS = {
     "contact.created": "A contact was created",
     "contact.lifecycle_changed": "A contact moved to another lifecycle stage",
     "contact.mql": "A contact became a marketing-qualified lead",
+    "contact.erased": "A contact's personal data was erased: erase your copies too",
     "lead.accepted": "Sales accepted an MQL",
     "lead.rejected": "Sales rejected an MQL",
     "deal.created": "A deal was created",

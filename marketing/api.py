@@ -7,9 +7,10 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts import audit
+from accounts import audit, personal_data
 from accounts.api_base import (
     TenantAPIView,
     TenantListAPIView,
@@ -253,6 +254,51 @@ class ContactTouchpointsView(MarketingList):
 
     def get_queryset(self):
         return selectors.touchpoint_list(contact=get_object_or_404(Contact, pk=self.kwargs["pk"]).pk)
+
+
+class ContactPersonalDataView(TenantAPIView):
+    scope_area = Area.ADMIN
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Everything held about a contact, as JSON (admins; logged in the audit log)",
+        description="One key per part of the data (contact, touchpoints, form_submissions, "
+        "stage_transitions, deals, deal_contacts, activities, lead_decisions, sla_clocks, objection_logs, "
+        "segment_memberships, attribution_credits, imports, webhook_events, audit_entries, ...), each a "
+        "list of rows. See docs/security.md, Personal data.",
+    )
+    def get(self, request, pk: int):
+        contact = get_object_or_404(Contact, pk=pk)
+        data = personal_data.export(contact)
+        response = Response(data)
+        audit.record_read(request, response, **personal_data.export_note(contact, data))
+        return response
+
+
+class ContactErasureView(TenantAPIView):
+    scope_area = Area.ADMIN
+    input_serializer = s.ErasureIn
+
+    @extend_schema(
+        request=s.ErasureIn,
+        responses=s.ErasureOut,
+        summary="Erase a contact's personal data from every table, file and cache (admins; cannot be undone)",
+        description="Deletes the contact and what is only about them, keeps the business records they "
+        "touched (deals, campaign visit counts, attribution) without them, replaces their identifiers in "
+        "stored text and the audit log, and sends the contact.erased webhook. The body names the contact's "
+        "e-mail address as a confirmation.",
+    )
+    def post(self, request, pk: int):
+        contact = get_object_or_404(Contact, pk=pk)
+        data = s.ErasureIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["email"].strip().lower() != contact.email.lower():
+            raise ValidationError({"email": ["This is not the contact's e-mail address."]})
+        done = personal_data.erase(contact)
+        return Response(
+            {"contact_id": pk, "erased": True, **personal_data.summary(done), "parts": done},
+            status=status.HTTP_200_OK,
+        )
 
 
 # --- Campaigns, spend and sends -------------------------------------------------------------------

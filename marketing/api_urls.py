@@ -13,6 +13,12 @@ urlpatterns = [
     path("contacts/<int:pk>/", api.ContactDetailView.as_view(), name="api-contact-detail"),
     path("contacts/<int:pk>/stage/", api.ContactStageView.as_view(), name="api-contact-stage"),
     path(
+        "contacts/<int:pk>/personal-data/",
+        api.ContactPersonalDataView.as_view(),
+        name="api-contact-personal-data",
+    ),
+    path("contacts/<int:pk>/erasure/", api.ContactErasureView.as_view(), name="api-contact-erasure"),
+    path(
         "contacts/<int:pk>/transitions/", api.ContactTransitionsView.as_view(), name="api-contact-transitions"
     ),
     path(

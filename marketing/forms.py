@@ -162,3 +162,23 @@ class SegmentForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError("The segment definition is not valid JSON.") from exc
         return value
+
+
+class ErasureForm(forms.Form):
+    """The erasure's confirmation: the contact's e-mail address, typed."""
+
+    email = forms.EmailField(
+        label="Type the contact's e-mail address to confirm",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, contact, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact = contact
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if email != self.contact.email.lower():
+            raise forms.ValidationError("This is not the contact's e-mail address.")
+        return email

@@ -18,12 +18,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.throttle import client_ip, over_limit
+from accounts.throttle import address_bucket, client_ip, over_limit
 from config.api import VALIDATION_MESSAGE, error_body
 from config.views import not_found_response
 
 from .models import LeadForm
 from .services.forms import HONEYPOT, UTM_FIELDS, form_active_by_key, form_submit
+
+FORM_THROTTLE = "form-submit"  # the per-address counter of submissions (hashed address, in the cache)
 
 SUBMISSIONS_PER_ADDRESS = 20
 WINDOW_SECONDS = 10 * 60
@@ -164,7 +166,9 @@ def _submit(request: HttpRequest, key: str) -> HttpResponse:
     wants_json = _wants_json(request)
     # Counted before the key is looked up, so guessing keys is throttled too.
     limited = over_limit(
-        f"form-submit:{client_ip(request)}", limit=SUBMISSIONS_PER_ADDRESS, window_seconds=WINDOW_SECONDS
+        address_bucket(FORM_THROTTLE, client_ip(request)),
+        limit=SUBMISSIONS_PER_ADDRESS,
+        window_seconds=WINDOW_SECONDS,
     )
     if limited:
         lead_form = form_active_by_key(key=key)

@@ -153,6 +153,29 @@ class StageChangeIn(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
+class ErasureIn(serializers.Serializer):
+    email = serializers.EmailField(
+        max_length=254, help_text="The contact's e-mail address, as a confirmation of whom to erase"
+    )
+
+
+class ErasureCounts(serializers.Serializer):
+    deleted = serializers.IntegerField()
+    anonymised = serializers.IntegerField()
+    scrubbed = serializers.IntegerField()
+
+
+class ErasureOut(serializers.Serializer):
+    contact_id = serializers.IntegerField()
+    erased = serializers.BooleanField()
+    deleted = serializers.IntegerField(help_text="Rows deleted (and CSV records removed from import files)")
+    anonymised = serializers.IntegerField(
+        help_text="Rows kept without the person (visits, deals, activities)"
+    )
+    scrubbed = serializers.IntegerField(help_text="Rows whose text named the person, now '[erased]'")
+    parts = serializers.DictField(child=ErasureCounts(), help_text="The same, per part of the data")
+
+
 class TransitionOut(serializers.ModelSerializer):
     class Meta:
         model = StageTransition

@@ -20,6 +20,12 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.ContactDetailView.as_view(), name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.ContactEditView.as_view(), name="contact_edit"),
     path("contacts/<int:pk>/stage/", views.ContactStageView.as_view(), name="contact_stage"),
+    path(
+        "contacts/<int:pk>/personal-data.json",
+        views.ContactPersonalDataView.as_view(),
+        name="contact_personal_data",
+    ),
+    path("contacts/<int:pk>/erase/", views.ContactEraseView.as_view(), name="contact_erase"),
     path("companies/", views.CompanyListView.as_view(), name="company_list"),
     path("content/", views.ContentListView.as_view(), name="content_list"),
     path("content/new/", views.ContentCreateView.as_view(), name="content_create"),

@@ -14,7 +14,9 @@ from .contacts import (
     ContactCreateView,
     ContactDetailView,
     ContactEditView,
+    ContactEraseView,
     ContactListView,
+    ContactPersonalDataView,
     ContactStageView,
 )
 from .content import ContentCreateView, ContentEditView, ContentFileView, ContentListView
@@ -43,7 +45,9 @@ __all__ = [
     "ContactCreateView",
     "ContactDetailView",
     "ContactEditView",
+    "ContactEraseView",
     "ContactListView",
+    "ContactPersonalDataView",
     "ContactStageView",
     "ContentCreateView",
     "ContentEditView",

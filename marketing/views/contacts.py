@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts import audit, personal_data
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
-from accounts.portal import ListPage, search_text
+from accounts.portal import ListPage, PortalView, search_text
+from accounts.roles import WRITE, Area, scopes_for_roles
 
 from .. import selectors
-from ..forms import CompanyForm, ContactForm, StageForm
+from ..forms import CompanyForm, ContactForm, ErasureForm, StageForm
 from ..models import Contact, LifecycleStage, Segment
 from ..models.contacts import Source
 from ..services import contacts as services
@@ -121,6 +127,7 @@ class ContactDetailView(MarketingPage):
             "contact": contact,
             "timeline": _timeline(contact),
             "can_write": self.can_write(),
+            "can_manage_personal_data": "admin:write" in scopes_for_roles(request.user.roles),
             "stage_form": stage_form or StageForm(initial={"to_stage": contact.lifecycle_stage}),
         }
         return render(request, "marketing/contact_detail.html", context, status=status)
@@ -172,3 +179,53 @@ class CompanyListView(MarketingPage):
                 messages.success(request, f"{company.name} added.")
                 return redirect("marketing:company_list")
         return self.get(request, form=form, status=400)
+
+
+# --- Personal data (admins) ----------------------------------------------------------------------------
+
+
+class ContactPersonalDataView(PortalView):
+    """Everything held about the contact, downloaded as JSON; the export is logged."""
+
+    area = Area.ADMIN
+
+    def get(self, request, pk: int):
+        contact = get_object_or_404(Contact, pk=pk)
+        data = personal_data.export(contact)
+        body = json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        name = f"{request.tenant.slug}-contact-{contact.pk}-personal-data.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "private, no-store"
+        audit.record_read(request, response, **personal_data.export_note(contact, data))
+        return response
+
+
+class ContactEraseView(PortalView):
+    """Confirm with the contact's e-mail address, then erase them (``accounts.personal_data``)."""
+
+    area = Area.ADMIN
+    access = WRITE
+
+    def get(self, request, pk: int, form=None, status=200):
+        contact = get_object_or_404(Contact, pk=pk)
+        context = {
+            "contact": contact,
+            "form": form or ErasureForm(contact=contact),
+            "parts": [p for p in personal_data.parts() if p.description],
+        }
+        return render(request, "marketing/contact_erase.html", context, status=status)
+
+    def post(self, request, pk: int):
+        contact = get_object_or_404(Contact, pk=pk)
+        form = ErasureForm(request.POST, contact=contact)
+        if not form.is_valid():
+            return self.get(request, pk, form=form, status=400)
+        done = personal_data.summary(personal_data.erase(contact))
+        # The message names no one: it waits in the session until the next page.
+        messages.success(
+            request,
+            f"Contact #{pk} was erased: {done['deleted']:,} records deleted, {done['anonymised']:,} kept "
+            f"without them, {done['scrubbed']:,} with their name or address replaced.",
+        )
+        return redirect("marketing:contact_list")

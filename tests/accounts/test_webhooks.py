@@ -90,6 +90,7 @@ def test_events_are_written_in_the_writers_transaction_and_only_when_subscribed(
 
 
 def test_every_event_type_comes_from_its_service(alpha):
+    from accounts import personal_data
     from alignment import objections
     from marketing.services.contacts import contact_change_stage
     from sales.models import LossReason, RejectionReason
@@ -111,6 +112,8 @@ def test_every_event_type_comes_from_its_service(alpha):
     deal_close_lost(deal=lost, category="pricing", reason=reason, note="Too dear", actor=rep)
     heard = objections.objection_save(actor=None, data={"name": "Too dear", "category": "pricing"})
     objections.objection_log(actor=rep, objection=heard, deal=lost)
+    erased = factories.contact()
+    personal_data.erase(erased)
     types = set(WebhookEvent.objects.values_list("type", flat=True))
     expected = set(webhooks.EVENTS) - {"goal.status_changed", "sla.breached"}  # time-driven: below
     assert types == expected

@@ -1,0 +1,361 @@
+"""Everything held about one person (a marketing contact): exported as JSON, or erased.
+
+Each app declares its share in its own ``personal_data`` module and registers it from ``AppConfig.ready``:
+
+- a :class:`Part` per table that holds a person's data: what the export lists from it, and what erasure
+  does to it (delete the rows that are about the person, unlink and scrub the business records that stay,
+  such as a deal they were the lead of);
+- every other table of the workspace, with the reason it holds no one's personal data.
+
+A table that is neither fails ``tests/accounts/test_personal_data.py``, so a new table cannot be forgotten;
+a table with a foreign key to the contact (or to a part) must be a part.
+
+Erasure runs in one transaction, the parts in ``stage`` order (the contact row itself last), then the
+files and cache entries once it has committed. Besides the rows linked by key, copies of the person's
+identifiers (e-mail address, full name, phone, the addresses they submitted forms from, the anonymous ids
+of their visits) are searched for and replaced with ``[erased]`` wherever text is kept: webhook payloads
+and receivers' answers, stored idempotent responses, notes, notifications, import files and their error
+reports, and the audit log (the one rewrite the log allows).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+ERASED = "[erased]"
+FORMAT = "tandem.personal-data/1"
+MIN_NAME = 4  # a shorter full name ("Al") is not searched for in free text: it would match other words
+
+
+@dataclass
+class Person:
+    """The contact being exported or erased, and the strings that name them wherever text is kept."""
+
+    contact: Any
+    identifiers: set[str] = field(default_factory=set)
+    # Weaker: a first or last name alone is replaced only where it is a whole value (a payload's
+    # "last_name") of a row that one of the identifiers found; in running text it could be anyone's.
+    names: set[str] = field(default_factory=set)
+    # Work to do once the erasure has committed (files, cache entries).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.contact.pk
+
+    def add(self, *values: str | None) -> None:
+        for value in values:
+            value = (value or "").strip()
+            if len(value) >= MIN_NAME:
+                self.identifiers.add(value)
+
+    @property
+    def searched(self) -> list[str]:
+        return sorted(self.identifiers, key=lambda s: (-len(s), s))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table's share of a person's data."""
+
+    name: str  # its key in the export
+    model: str  # "app_label.Model"
+    export: Callable[[Person], list[dict]]
+    erase: Callable[[Person], dict[str, int]]  # {"deleted": n, "anonymised": n, "scrubbed": n}
+    stage: int = 50  # erasure order: lower first; the contact row is 100
+    identify: Callable[[Person], Iterable[str]] | None = None  # more strings that name the person
+    description: str = ""
+
+
+_parts: dict[str, Part] = {}
+_unrelated: dict[str, str] = {}
+
+
+def register(*parts: Part, unrelated: dict[str, str] | None = None) -> None:
+    for part in parts:
+        _parts[part.name] = part
+    _unrelated.update(unrelated or {})
+
+
+def parts() -> list[Part]:
+    return sorted(_parts.values(), key=lambda p: (p.stage, p.name))
+
+
+def unrelated() -> dict[str, str]:
+    return dict(_unrelated)
+
+
+# --- helpers for the parts ---------------------------------------------------------------------------
+
+
+def rows(queryset, *fields: str) -> list[dict]:
+    """The rows as plain dicts (every concrete column unless ``fields`` names them), one query."""
+    return list(queryset.values(*fields))
+
+
+def scrub(value: Any, person: Person) -> Any:
+    """``value`` with every identifier of the person replaced by ``[erased]``, inside lists and dicts too."""
+    if isinstance(value, str):
+        if value.strip().lower() in person.names:
+            return ERASED
+        for identifier in person.searched:
+            value = re.sub(re.escape(identifier), ERASED, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, list):
+        return [scrub(v, person) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k, person): scrub(v, person) for k, v in value.items()}
+    return value
+
+
+def mentioning(model: type[models.Model], fields: Iterable[str], person: Person):
+    """The rows of ``model`` whose text or JSON in ``fields`` contains one of the person's identifiers."""
+    if not person.identifiers:
+        return model.objects.none()
+    qs = model._default_manager.all()
+    condition = Q()
+    for name in fields:
+        column = model._meta.get_field(name)
+        if isinstance(column, models.JSONField | models.GenericIPAddressField):
+            alias = f"_{name}_text"
+            qs = qs.annotate(**{alias: Cast(name, TextField())})
+            name = alias
+        for identifier in person.identifiers:
+            condition |= Q(**{f"{name}__icontains": identifier})
+    return qs.filter(condition)
+
+
+def scrub_rows(model: type[models.Model], fields: Iterable[str], person: Person, queryset=None) -> int:
+    """Replace the person's identifiers in ``fields`` of the rows that mention them; the number changed.
+    Only the few rows that mention the person are loaded."""
+    fields = list(fields)
+    found = list(mentioning(model, fields, person) if queryset is None else queryset)
+    changed = []
+    for row in found:
+        before = [getattr(row, f) for f in fields]
+        after = [scrub(v, person) for v in before]
+        if after != before:
+            for name, value in zip(fields, after, strict=True):
+                setattr(row, name, value)
+            changed.append(row)
+    if changed:
+        model._default_manager.bulk_update(changed, fields)
+    return len(changed)
+
+
+def counts(deleted: int = 0, anonymised: int = 0, scrubbed: int = 0) -> dict[str, int]:
+    return {"deleted": deleted, "anonymised": anonymised, "scrubbed": scrubbed}
+
+
+def deleted(queryset) -> int:
+    """Delete the rows (and what cascades from them); the number of rows of the queryset's own model."""
+    return queryset.delete()[1].get(queryset.model._meta.label, 0)
+
+
+# --- export and erasure --------------------------------------------------------------------------------
+
+
+def person_of(contact) -> Person:
+    person = Person(contact=contact)
+    person.names = {n.strip().lower() for n in (contact.first_name, contact.last_name) if n.strip()}
+    for part in parts():
+        if part.identify is not None:
+            person.add(*part.identify(person))
+    return person
+
+
+def export(contact) -> dict:
+    """Everything held about ``contact``: one key per part, each a list of rows (JSON-ready through
+    DjangoJSONEncoder)."""
+    person = person_of(contact)
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "workspace": connection.tenant.slug if hasattr(connection.tenant, "slug") else connection.schema_name,
+        "exported_at": timezone.now(),
+        "contact_id": contact.pk,
+    }
+    for part in parts():
+        data[part.name] = part.export(person)
+    return data
+
+
+def export_note(contact, data: dict) -> dict:
+    """What the audit entry of an export says: the contact and the rows handed over, per part."""
+    listed = {name: len(value) for name, value in data.items() if isinstance(value, list) and value}
+    return {
+        "object_type": contact._meta.label,
+        "object_id": contact.pk,
+        "count": sum(listed.values()),
+        "exported": listed,
+    }
+
+
+def erase(contact) -> dict[str, dict[str, int]]:
+    """Remove the person from every table, file and cache entry; the work done, per part.
+
+    Call it inside the request's transaction or on its own; files and cache entries change once the
+    transaction has committed."""
+    from . import audit, webhooks
+
+    with transaction.atomic():
+        contact = type(contact)._default_manager.select_for_update().get(pk=contact.pk)
+        person = person_of(contact)
+        done = {part.name: part.erase(person) for part in parts()}
+        total = sum(sum(c.values()) for c in done.values())
+        audit.note(
+            count=total,
+            object_type=contact._meta.label,
+            object_id=person.id,
+            erased={name: c for name, c in done.items() if any(c.values())},
+        )
+        # Partners who copied the person through the API or webhooks must erase them too (GDPR art. 19).
+        webhooks.emit("contact.erased", {"contact": {"id": person.id, "erased_at": timezone.now()}})
+        schema = connection.schema_name  # the request may be over, and the connection on public, by then
+        for job in person.after_commit:
+            transaction.on_commit(functools.partial(_in_schema, schema, job))
+    return done
+
+
+def _in_schema(schema: str, job: Callable[[], None]) -> None:
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema):
+        job()
+
+
+def summary(done: dict[str, dict[str, int]]) -> dict[str, int]:
+    return {
+        kind: sum(c.get(kind, 0) for c in done.values()) for kind in ("deleted", "anonymised", "scrubbed")
+    }
+
+
+# --- accounts' share: copies kept by the API and the log ------------------------------------------------
+
+
+def _webhook_events_export(person: Person) -> list[dict]:
+    from .models import WebhookEvent
+
+    return rows(mentioning(WebhookEvent, ["data"], person).order_by("id"), "id", "type", "created", "data")
+
+
+def _webhook_events_erase(person: Person) -> dict[str, int]:
+    from .models import WebhookEvent
+
+    return counts(scrubbed=scrub_rows(WebhookEvent, ["data"], person))
+
+
+def _webhook_attempts_export(person: Person) -> list[dict]:
+    from .models import WebhookAttempt
+
+    return rows(mentioning(WebhookAttempt, ["response", "error"], person).order_by("id"), "id", "at")
+
+
+def _webhook_attempts_erase(person: Person) -> dict[str, int]:
+    from .models import WebhookAttempt
+
+    return counts(scrubbed=scrub_rows(WebhookAttempt, ["response", "error"], person))
+
+
+def _replays(person: Person):
+    """Stored API answers (kept 24 hours for an Idempotency-Key's retry) that contain an identifier."""
+    from .models import IdempotencyRecord
+
+    if not person.identifiers:
+        return IdempotencyRecord.objects.none()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.id FROM {IdempotencyRecord._meta.db_table} r"  # noqa: S608 - the model's own table
+            " WHERE EXISTS (SELECT 1 FROM unnest(%s::text[]) AS i(value) WHERE strpos("
+            "lower(encode(r.body, 'escape')), lower(encode(convert_to(i.value, 'UTF8'), 'escape'))) > 0)",
+            [sorted(person.identifiers)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return IdempotencyRecord.objects.filter(pk__in=ids)
+
+
+def _replays_export(person: Person) -> list[dict]:
+    return rows(_replays(person).order_by("id"), "id", "method", "path", "status_code", "created")
+
+
+def _replays_erase(person: Person) -> dict[str, int]:
+    return counts(deleted=deleted(_replays(person)))
+
+
+def _audit_export(person: Person) -> list[dict]:
+    from .models import AuditEntry
+
+    about = Q(object_type=person.contact._meta.label, object_id=str(person.id))
+    found = mentioning(AuditEntry, ["actor_label", "changes"], person).values("pk")
+    return rows(
+        AuditEntry.objects.filter(about | Q(pk__in=found)).order_by("id"),
+        "id", "at", "source", "actor_label", "action", "object_type", "object_id", "changed_fields",
+        "changes",
+    )  # fmt: skip
+
+
+def _audit_erase(person: Person) -> dict[str, int]:
+    """Entries stay (who did what, when); the person's identifiers in them are replaced. Entries about the
+    contact keep its id, which names no one once the row is gone."""
+    from . import audit
+    from .models import AuditEntry
+
+    changed = []
+    for entry in mentioning(AuditEntry, ["actor_label", "changes"], person):
+        label, changes = scrub(entry.actor_label, person), scrub(entry.changes, person)
+        if (label, changes) != (entry.actor_label, entry.changes):
+            changed.append((entry.pk, label, changes))
+    return counts(scrubbed=audit.rewrite(changed))
+
+
+register(
+    Part(
+        name="webhook_events",
+        model="accounts.WebhookEvent",
+        export=_webhook_events_export,
+        erase=_webhook_events_erase,
+        description="Webhook payloads that carry the person (scrubbed; partners get contact.erased).",
+    ),
+    Part(
+        name="webhook_answers",
+        model="accounts.WebhookAttempt",
+        export=_webhook_attempts_export,
+        erase=_webhook_attempts_erase,
+        description="Receivers' answers to those webhooks, where they echo the person (scrubbed).",
+    ),
+    Part(
+        name="stored_api_answers",
+        model="accounts.IdempotencyRecord",
+        export=_replays_export,
+        erase=_replays_erase,
+        description="API answers kept for an Idempotency-Key's retry that contain the person (deleted).",
+    ),
+    Part(
+        name="audit_entries",
+        model="accounts.AuditEntry",
+        export=_audit_export,
+        erase=_audit_erase,
+        stage=95,
+        description="Log entries about the contact or naming the person (pseudonymised).",
+    ),
+    unrelated={
+        "accounts.User": "workspace users (people who sign in), not contacts",
+        "accounts.Invitation": "invitations of workspace users",
+        "accounts.ApiKey": "API keys",
+        "accounts.RateCounter": "request counts per key and window",
+        "accounts.WebhookSubscription": "partners' webhook endpoints",
+        "accounts.WebhookDelivery": "delivery state of a webhook event (the payload is in WebhookEvent)",
+        "auth.Permission": "Django's permission names",
+        "auth.Group": "Django's groups (unused)",
+        "contenttypes.ContentType": "Django's model names",
+        "sessions.Session": "workspace users' sign-in sessions; contacts never sign in",
+    },
+)
