@@ -15,7 +15,7 @@ import os
 import uuid
 
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.personal_data import (
     Part,
@@ -55,9 +55,7 @@ def _contact_identify(person: Person) -> list[str]:
 
 
 def _contact_export(person: Person) -> list[dict]:
-    return rows(Contact.objects.filter(pk=person.id)) + rows(
-        Contact.objects.filter(pk=person.id, company__isnull=False), "company__id", "company__name"
-    )
+    return rows(Contact.objects.filter(pk=person.id).annotate(company_name=F("company__name")))
 
 
 def _contact_erase(person: Person) -> dict[str, int]:

@@ -12,7 +12,7 @@ from accounts import audit, personal_data
 from accounts.forms import apply_service_errors
 from accounts.models import acting_user
 from accounts.portal import ListPage, PortalView, search_text
-from accounts.roles import WRITE, Area, scopes_for_roles
+from accounts.roles import WRITE, Area, required_scope, scopes_for_roles
 
 from .. import selectors
 from ..forms import CompanyForm, ContactForm, ErasureForm, StageForm
@@ -127,7 +127,8 @@ class ContactDetailView(MarketingPage):
             "contact": contact,
             "timeline": _timeline(contact),
             "can_write": self.can_write(),
-            "can_manage_personal_data": "admin:write" in scopes_for_roles(request.user.roles),
+            "can_manage_personal_data": required_scope(Area.ADMIN, write=True)
+            in scopes_for_roles(request.user.roles),
             "stage_form": stage_form or StageForm(initial={"to_stage": contact.lifecycle_stage}),
         }
         return render(request, "marketing/contact_detail.html", context, status=status)

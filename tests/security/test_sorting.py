@@ -45,8 +45,8 @@ def test_unknown_sort_keys_order_like_the_default(tenant_a):
     client = login("alpha", "admin")
     lists = {}
     for url in crawl(client).values():
-        if "?" in url:
-            continue
+        if "?" in url or url.endswith("/personal-data.json"):
+            continue  # the personal-data download is logged: it would add a row to the audit log's list
         response = client.get(url)
         rows = _rows(response) if response.status_code == 200 else None
         if rows is not None:

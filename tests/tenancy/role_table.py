@@ -32,6 +32,9 @@ AREAS: dict[str, str] = {
     "api/docs/": PUBLIC,
     "settings/": Area.ADMIN,
     "marketing/": Area.MARKETING,
+    # a contact's personal data: exported and erased by admins only
+    "marketing/contacts/{}/personal-data.json": Area.ADMIN,
+    "marketing/contacts/{}/erase/": Area.ADMIN,
     "sales/": Area.SALES,
     "alignment/": Area.ALIGNMENT,
     # --- API -----------------------------------------------------------------------------------------
@@ -43,6 +46,8 @@ AREAS: dict[str, str] = {
     "api/v1/audit/": Area.ADMIN,
     "api/v1/companies/": Area.MARKETING,
     "api/v1/contacts/": Area.MARKETING,
+    "api/v1/contacts/{}/personal-data/": Area.ADMIN,
+    "api/v1/contacts/{}/erasure/": Area.ADMIN,
     "api/v1/campaigns/": Area.MARKETING,
     "api/v1/content/": Area.MARKETING,
     "api/v1/touchpoints/": Area.MARKETING,
@@ -90,6 +95,7 @@ WRITE_TO_OPEN: frozenset[str] = frozenset(
         "marketing/contacts/new/",
         "marketing/contacts/{}/edit/",
         "marketing/contacts/{}/stage/",
+        "marketing/contacts/{}/erase/",
         "marketing/content/new/",
         "marketing/content/{}/edit/",
         "marketing/segments/new/",
