@@ -310,9 +310,9 @@ def pseudonymise(*, actor_kind: str, actor_id: int, label: str) -> int:
         return cursor.rowcount
 
 
-def rewrite(entries: list[tuple[int, str, Any]]) -> int:
-    """Give entries a new actor label and list of changes: ``(id, actor_label, changes)``, the person's
-    identifiers replaced (``accounts.personal_data``). The other change the log allows."""
+def rewrite(entries: list[tuple[int, Any]]) -> int:
+    """Give entries a new list of changes: ``(id, changes)``, a contact's identifiers replaced
+    (``accounts.personal_data``). The other change the log allows."""
     from django.core.serializers.json import DjangoJSONEncoder
     from psycopg.types.json import Jsonb
 
@@ -322,11 +322,10 @@ def rewrite(entries: list[tuple[int, str, Any]]) -> int:
         return 0
     changed = 0
     with _rewriting() as cursor:
-        for entry_id, label, changes in entries:
+        for entry_id, changes in entries:
             cursor.execute(
-                f"UPDATE {AuditEntry._meta.db_table} SET actor_label = %s, changes = %s"  # noqa: S608
-                " WHERE id = %s",
-                [label, Jsonb(changes, dumps=DjangoJSONEncoder().encode), entry_id],
+                f"UPDATE {AuditEntry._meta.db_table} SET changes = %s WHERE id = %s",  # noqa: S608
+                [Jsonb(changes, dumps=DjangoJSONEncoder().encode), entry_id],
             )
             changed += cursor.rowcount
     return changed

@@ -21,6 +21,7 @@ reports, and the audit log (the one rewrite the log allows).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,12 +39,15 @@ MIN_NAME = 4  # a shorter full name ("Al") is not searched for in free text: it 
 
 @dataclass
 class Person:
-    """The contact being exported or erased, and the strings that name them wherever text is kept."""
+    """The contact being exported or erased, and the strings that name them wherever text is kept.
+
+    An identifier matches only as a whole: ``ann@x.com`` is not found in ``joann@x.com`` nor ``Ann Lee`` in
+    ``Joann Leeds``. SQL finds candidate rows (a case-insensitive substring), and :meth:`found_in` decides."""
 
     contact: Any
     identifiers: set[str] = field(default_factory=set)
     # Weaker: a first or last name alone is replaced only where it is a whole value (a payload's
-    # "last_name") of a row that one of the identifiers found; in running text it could be anyone's.
+    # "last_name") of a row one of the identifiers was found in; in running text it could be anyone's.
     names: set[str] = field(default_factory=set)
     # Work to do once the erasure has committed (files, cache entries).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
@@ -57,10 +61,32 @@ class Person:
             value = (value or "").strip()
             if len(value) >= MIN_NAME:
                 self.identifiers.add(value)
+        self.__dict__.pop("pattern", None)
 
-    @property
-    def searched(self) -> list[str]:
-        return sorted(self.identifiers, key=lambda s: (-len(s), s))
+    @functools.cached_property
+    def pattern(self) -> re.Pattern | None:
+        if not self.identifiers:
+            return None
+        alternatives = "|".join(re.escape(i) for i in sorted(self.identifiers, key=lambda s: (-len(s), s)))
+        return re.compile(rf"{BEFORE}(?:{alternatives}){AFTER}", re.IGNORECASE)
+
+    def found_in(self, value: Any) -> bool:
+        """Whether one of the identifiers is in ``value`` (text, or any string inside lists and dicts)."""
+        if self.pattern is None:
+            return False
+        if isinstance(value, str):
+            return self.pattern.search(value) is not None
+        if isinstance(value, list | tuple):
+            return any(self.found_in(v) for v in value)
+        if isinstance(value, dict):
+            return any(self.found_in(k) or self.found_in(v) for k, v in value.items())
+        return value is not None and not isinstance(value, bool | int | float) and self.found_in(str(value))
+
+
+# An identifier is whole when it is not glued to the text around it: no letter, digit or e-mail character
+# before it, none after it but a full stop that ends a sentence.
+BEFORE = r"(?<![\w.+@-])"
+AFTER = r"(?![\w@-]|\.\w)"
 
 
 @dataclass(frozen=True)
@@ -103,13 +129,12 @@ def rows(queryset, *fields: str) -> list[dict]:
 
 
 def scrub(value: Any, person: Person) -> Any:
-    """``value`` with every identifier of the person replaced by ``[erased]``, inside lists and dicts too."""
+    """``value`` with every identifier of the person replaced by ``[erased]``, inside lists and dicts too, and
+    a value that is their first or last name alone replaced whole."""
     if isinstance(value, str):
         if value.strip().lower() in person.names:
             return ERASED
-        for identifier in person.searched:
-            value = re.sub(re.escape(identifier), ERASED, value, flags=re.IGNORECASE)
-        return value
+        return person.pattern.sub(ERASED, value) if person.pattern is not None else value
     if isinstance(value, list):
         return [scrub(v, person) for v in value]
     if isinstance(value, dict):
@@ -134,15 +159,23 @@ def mentioning(model: type[models.Model], fields: Iterable[str], person: Person)
     return qs.filter(condition)
 
 
-def scrub_rows(model: type[models.Model], fields: Iterable[str], person: Person, queryset=None) -> int:
-    """Replace the person's identifiers in ``fields`` of the rows that mention them; the number changed.
-    Only the few rows that mention the person are loaded."""
+def mention_ids(model: type[models.Model], fields: Iterable[str], person: Person) -> list[int]:
+    """The ids of the rows of ``model`` that name the person in ``fields`` (whole identifiers only)."""
     fields = list(fields)
-    found = list(mentioning(model, fields, person) if queryset is None else queryset)
+    candidates = mentioning(model, fields, person).values_list("pk", *fields)
+    return [pk for pk, *values in candidates if person.found_in(values)]
+
+
+def scrub_rows(model: type[models.Model], fields: Iterable[str], person: Person) -> int:
+    """Replace the person's identifiers in ``fields`` of the rows that name them; the number changed. Only
+    the few candidate rows are loaded; a text is cut to its column's length (``[erased]`` may be longer)."""
+    fields = list(fields)
     changed = []
-    for row in found:
+    for row in mentioning(model, fields, person):
         before = [getattr(row, f) for f in fields]
-        after = [scrub(v, person) for v in before]
+        if not person.found_in(before):
+            continue
+        after = [_fit(model, f, scrub(v, person)) for f, v in zip(fields, before, strict=True)]
         if after != before:
             for name, value in zip(fields, after, strict=True):
                 setattr(row, name, value)
@@ -150,6 +183,11 @@ def scrub_rows(model: type[models.Model], fields: Iterable[str], person: Person,
     if changed:
         model._default_manager.bulk_update(changed, fields)
     return len(changed)
+
+
+def _fit(model: type[models.Model], name: str, value: Any) -> Any:
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    return value[:limit] if isinstance(value, str) and limit else value
 
 
 def counts(deleted: int = 0, anonymised: int = 0, scrubbed: int = 0) -> dict[str, int]:
@@ -207,8 +245,11 @@ def erase(contact) -> dict[str, dict[str, int]]:
     from . import audit, webhooks
 
     with transaction.atomic():
-        contact = type(contact)._default_manager.select_for_update().get(pk=contact.pk)
-        person = person_of(contact)
+        locked = type(contact)._default_manager.select_for_update().filter(pk=contact.pk).first()
+        if locked is None:  # erased by someone else while this waited for the row
+            raise type(contact).DoesNotExist
+        person = person_of(locked)
+        contact = locked
         done = {part.name: part.erase(person) for part in parts()}
         total = sum(sum(c.values()) for c in done.values())
         audit.note(
@@ -221,7 +262,7 @@ def erase(contact) -> dict[str, dict[str, int]]:
         webhooks.emit("contact.erased", {"contact": {"id": person.id, "erased_at": timezone.now()}})
         schema = connection.schema_name  # the request may be over, and the connection on public, by then
         for job in person.after_commit:
-            transaction.on_commit(functools.partial(_in_schema, schema, job))
+            transaction.on_commit(functools.partial(_in_schema, schema, job), robust=True)
     return done
 
 
@@ -244,7 +285,8 @@ def summary(done: dict[str, dict[str, int]]) -> dict[str, int]:
 def _webhook_events_export(person: Person) -> list[dict]:
     from .models import WebhookEvent
 
-    return rows(mentioning(WebhookEvent, ["data"], person).order_by("id"), "id", "type", "created", "data")
+    found = mention_ids(WebhookEvent, ["data"], person)
+    return rows(WebhookEvent.objects.filter(pk__in=found).order_by("id"), "id", "type", "created", "data")
 
 
 def _webhook_events_erase(person: Person) -> dict[str, int]:
@@ -256,7 +298,8 @@ def _webhook_events_erase(person: Person) -> dict[str, int]:
 def _webhook_attempts_export(person: Person) -> list[dict]:
     from .models import WebhookAttempt
 
-    return rows(mentioning(WebhookAttempt, ["response", "error"], person).order_by("id"), "id", "at")
+    found = mention_ids(WebhookAttempt, ["response", "error"], person)
+    return rows(WebhookAttempt.objects.filter(pk__in=found).order_by("id"), "id", "at", "status_code")
 
 
 def _webhook_attempts_erase(person: Person) -> dict[str, int]:
@@ -265,36 +308,51 @@ def _webhook_attempts_erase(person: Person) -> dict[str, int]:
     return counts(scrubbed=scrub_rows(WebhookAttempt, ["response", "error"], person))
 
 
-def _replays(person: Person):
-    """Stored API answers (kept 24 hours for an Idempotency-Key's retry) that contain an identifier."""
+def _replays(person: Person) -> list:
+    """Stored API answers (kept 24 hours for an Idempotency-Key's retry) that name the person: candidates by
+    a byte search in SQL (one query), decided by :meth:`Person.found_in` on the decoded answer."""
     from .models import IdempotencyRecord
 
     if not person.identifiers:
-        return IdempotencyRecord.objects.none()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT r.id FROM {IdempotencyRecord._meta.db_table} r"  # noqa: S608 - the model's own table
-            " WHERE EXISTS (SELECT 1 FROM unnest(%s::text[]) AS i(value) WHERE strpos("
-            "lower(encode(r.body, 'escape')), lower(encode(convert_to(i.value, 'UTF8'), 'escape'))) > 0)",
-            [sorted(person.identifiers)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    return IdempotencyRecord.objects.filter(pk__in=ids)
+        return []
+    found = IdempotencyRecord.objects.raw(
+        f"SELECT * FROM {IdempotencyRecord._meta.db_table} r"  # noqa: S608 - the model's own table
+        " WHERE EXISTS (SELECT 1 FROM unnest(%s::text[]) AS i(value) WHERE strpos("
+        "lower(encode(r.body, 'escape')), lower(encode(convert_to(i.value, 'UTF8'), 'escape'))) > 0)"
+        " ORDER BY r.id",
+        [sorted(person.identifiers)],
+    )
+    return [record for record in found if person.found_in(bytes(record.body).decode("utf-8", "replace"))]
 
 
 def _replays_export(person: Person) -> list[dict]:
-    return rows(_replays(person).order_by("id"), "id", "method", "path", "status_code", "created")
+    return [
+        {"id": r.pk, "method": r.method, "path": r.path, "status_code": r.status_code, "created": r.created}
+        for r in _replays(person)
+    ]
 
 
 def _replays_erase(person: Person) -> dict[str, int]:
-    return counts(deleted=deleted(_replays(person)))
+    """The answer is scrubbed, not deleted: a retry with the same key must still replay, not redo the write
+    (which could create the person again)."""
+    from .models import IdempotencyRecord
+
+    records = _replays(person)
+    for record in records:
+        text = bytes(record.body).decode("utf-8", "replace")
+        try:
+            record.body = json.dumps(scrub(json.loads(text), person), ensure_ascii=False).encode()
+        except ValueError:
+            record.body = scrub(text, person).encode()
+    IdempotencyRecord.objects.bulk_update(records, ["body"])
+    return counts(scrubbed=len(records))
 
 
 def _audit_export(person: Person) -> list[dict]:
     from .models import AuditEntry
 
     about = Q(object_type=person.contact._meta.label, object_id=str(person.id))
-    found = mentioning(AuditEntry, ["actor_label", "changes"], person).values("pk")
+    found = mention_ids(AuditEntry, ["changes"], person)
     return rows(
         AuditEntry.objects.filter(about | Q(pk__in=found)).order_by("id"),
         "id", "at", "source", "actor_label", "action", "object_type", "object_id", "changed_fields",
@@ -303,16 +361,18 @@ def _audit_export(person: Person) -> list[dict]:
 
 
 def _audit_erase(person: Person) -> dict[str, int]:
-    """Entries stay (who did what, when); the person's identifiers in them are replaced. Entries about the
-    contact keep its id, which names no one once the row is gone."""
+    """Entries stay (who did what, when); the person's identifiers in their lists of changes are replaced.
+    Entries about the contact keep its id, which names no one once the row is gone. The actor stays: a
+    workspace user who is also a contact keeps their own trail."""
     from . import audit
     from .models import AuditEntry
 
     changed = []
-    for entry in mentioning(AuditEntry, ["actor_label", "changes"], person):
-        label, changes = scrub(entry.actor_label, person), scrub(entry.changes, person)
-        if (label, changes) != (entry.actor_label, entry.changes):
-            changed.append((entry.pk, label, changes))
+    for entry in mentioning(AuditEntry, ["changes"], person):
+        if person.found_in(entry.changes):
+            changes = scrub(entry.changes, person)
+            if changes != entry.changes:
+                changed.append((entry.pk, changes))
     return counts(scrubbed=audit.rewrite(changed))
 
 
@@ -336,7 +396,7 @@ register(
         model="accounts.IdempotencyRecord",
         export=_replays_export,
         erase=_replays_erase,
-        description="API answers kept for an Idempotency-Key's retry that contain the person (deleted).",
+        description="API answers kept for an Idempotency-Key's retry that contain the person (scrubbed).",
     ),
     Part(
         name="audit_entries",

@@ -9,11 +9,14 @@ API's rate limits are not here: they count in PostgreSQL (``accounts.api_limits`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 
 from config.cache import CacheUnavailable
 
@@ -44,9 +47,12 @@ def _address_key(ip: str) -> str:
 
 
 def address_bucket(action: str, ip: str) -> str:
-    """The counter of ``action`` for one client address. The address is hashed: a cache key is no place
-    for personal data (the erasure of a contact deletes the counters of the addresses they used)."""
-    return f"{action}:{hashlib.sha256(ip.encode()).hexdigest()[:32]}"
+    """The counter of ``action`` for one client address. The address, in its canonical form (as PostgreSQL
+    stores it), is keyed-hashed: a cache key is no place for personal data, and an unkeyed hash of an IPv4
+    address is easily reversed. The erasure of a contact deletes the counters of the addresses they used."""
+    with contextlib.suppress(ValueError):  # "unknown": hashed as it is
+        ip = ipaddress.ip_address(ip).compressed
+    return f"{action}:{salted_hmac('tandem.throttle.address', ip).hexdigest()[:32]}"
 
 
 def login_blocked(*, email: str, ip: str) -> bool:

@@ -4,14 +4,15 @@ notifications that name them.
 
 SLA clocks are about the person and are deleted. An objection logged on a deal stays, unlinked from the
 person and scrubbed (the objection's count is marketing's feedback); one logged on the person alone is
-deleted. Attribution credits stay: they name a deal and a visit that erasure has made anonymous.
+deleted. Attribution credits stay as they are until the next metric run: the unlinking marks the deals
+dirty, and their credits are rebuilt from the contacts that remain on them.
 """
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from accounts.personal_data import Part, Person, counts, deleted, mentioning, register, rows, scrub_rows
+from accounts.personal_data import Part, Person, counts, deleted, mention_ids, register, rows, scrub_rows
 
 from .models import AttributionCredit, Notification, ObjectionComment, ObjectionLog, SlaClock
 
@@ -25,7 +26,7 @@ def _clocks_erase(person: Person) -> dict[str, int]:
 
 
 def _logs_export(person: Person) -> list[dict]:
-    found = mentioning(ObjectionLog, ["note"], person).values("pk")
+    found = mention_ids(ObjectionLog, ["note"], person)
     return rows(
         ObjectionLog.objects.filter(Q(contact_id=person.id) | Q(pk__in=found)).order_by("logged_at", "id"),
         "id", "objection__name", "deal_id", "contact_id", "stage", "note", "logged_at",
@@ -46,11 +47,12 @@ def _credits_export(person: Person) -> list[dict]:
 
 
 def _credits_erase(person: Person) -> dict[str, int]:
-    return counts()  # kept: their visit is anonymous once the touchpoints part has run
+    return counts()  # rebuilt by the next metric run (the deal is marked dirty by the unlinking)
 
 
 def _comments_export(person: Person) -> list[dict]:
-    return rows(mentioning(ObjectionComment, ["body"], person).order_by("id"), "id", "objection_id", "body")
+    found = mention_ids(ObjectionComment, ["body"], person)
+    return rows(ObjectionComment.objects.filter(pk__in=found).order_by("id"), "id", "objection_id", "body")
 
 
 def _comments_erase(person: Person) -> dict[str, int]:
@@ -58,9 +60,8 @@ def _comments_erase(person: Person) -> dict[str, int]:
 
 
 def _notifications_export(person: Person) -> list[dict]:
-    return rows(
-        mentioning(Notification, ["title", "body"], person).order_by("id"), "id", "title", "created_at"
-    )
+    found = mention_ids(Notification, ["title", "body"], person)
+    return rows(Notification.objects.filter(pk__in=found).order_by("id"), "id", "title", "created_at")
 
 
 def _notifications_erase(person: Person) -> dict[str, int]:
@@ -88,7 +89,7 @@ register(
         export=_credits_export,
         erase=_credits_erase,
         stage=30,
-        description="Revenue credited to their visits (kept: the visits become anonymous).",
+        description="Revenue credited to their visits (rebuilt without them by the next metric run).",
     ),
     Part(
         name="objection_comments",

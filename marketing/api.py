@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -294,7 +294,10 @@ class ContactErasureView(TenantAPIView):
         data.is_valid(raise_exception=True)
         if data.validated_data["email"].strip().lower() != contact.email.lower():
             raise ValidationError({"email": ["This is not the contact's e-mail address."]})
-        done = personal_data.erase(contact)
+        try:
+            done = personal_data.erase(contact)
+        except Contact.DoesNotExist:  # erased by another request while this one waited for the row
+            raise Http404 from None
         return Response(
             {"contact_id": pk, "erased": True, **personal_data.summary(done), "parts": done},
             status=status.HTTP_200_OK,

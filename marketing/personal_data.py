@@ -3,18 +3,22 @@ visits and form fills, lifecycle history, list memberships, and the rows of impo
 
 Erasure deletes what is only about the person. Their touchpoints stay as anonymous visits (a fresh random
 visitor id; the address, referrer and the UTM term and content, which can carry a person, are emptied),
-so campaigns keep their counts and closed deals keep their attribution.
+so campaigns keep their visit counts. Attribution is recomputed by the next metric run from the deals'
+remaining contacts (``alignment.attribution``): the erased person's touches no longer earn credit.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import functools
 import io
 import logging
 import os
 import uuid
 
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F, Q
 
 from accounts.personal_data import (
@@ -22,10 +26,9 @@ from accounts.personal_data import (
     Person,
     counts,
     deleted,
-    mentioning,
+    mention_ids,
     register,
     rows,
-    scrub,
     scrub_rows,
 )
 from accounts.throttle import address_bucket
@@ -66,9 +69,10 @@ def _contact_erase(person: Person) -> dict[str, int]:
 
 
 def _touchpoints(person: Person):
-    """Their touchpoints, and the anonymous ones of the visitor ids they were identified by."""
+    """Their touchpoints, and the unclaimed ones of the visitor ids they were identified by (a visitor id
+    can also be on another contact's touchpoints: those stay theirs)."""
     return Touchpoint.objects.filter(contact_id=person.id) | Touchpoint.objects.filter(
-        anonymous_id__in=_touchpoints_identify(person)
+        anonymous_id__in=_touchpoints_identify(person), contact__isnull=True
     )
 
 
@@ -102,15 +106,21 @@ def _submissions_identify(person: Person) -> list[str]:
     ]
 
 
+def _submissions(person: Person):
+    """Hers, and forms filled anonymously (no contact yet) that carry her e-mail, name or phone."""
+    naming = FormSubmission.objects.filter(
+        contact__isnull=True, pk__in=mention_ids(FormSubmission, ["data"], person)
+    )
+    return FormSubmission.objects.filter(contact_id=person.id) | naming
+
+
 def _submissions_export(person: Person) -> list[dict]:
-    return rows(FormSubmission.objects.filter(contact_id=person.id).order_by("created_at", "id"))
+    return rows(_submissions(person).order_by("created_at", "id"))
 
 
 def _submissions_erase(person: Person) -> dict[str, int]:
     addresses = _submissions_identify(person)
-    gone = deleted(FormSubmission.objects.filter(contact_id=person.id))
-    # Forms filled anonymously (no contact yet) that carry the person's e-mail or name.
-    gone += deleted(mentioning(FormSubmission, ["data"], person).filter(contact__isnull=True))
+    gone = deleted(_submissions(person))
     if addresses:
         keys = [address_bucket(FORM_THROTTLE, ip) for ip in addresses]
         person.after_commit.append(lambda: _forget_counters(keys))
@@ -133,7 +143,7 @@ def _forget_counters(keys: list[str]) -> None:
 
 def _transitions_export(person: Person) -> list[dict]:
     # Hers, and other contacts' whose reason names her (a won deal named after her moves its contacts).
-    naming = mentioning(StageTransition, ["reason"], person).values("pk")
+    naming = mention_ids(StageTransition, ["reason"], person)
     return rows(
         StageTransition.objects.filter(Q(contact_id=person.id) | Q(pk__in=naming)).order_by("at", "id")
     )
@@ -156,9 +166,8 @@ def _memberships_erase(person: Person) -> dict[str, int]:
 
 
 def _segments_export(person: Person) -> list[dict]:
-    return rows(
-        mentioning(Segment, ["name", "description", "definition"], person), "id", "name", "definition"
-    )
+    found = mention_ids(Segment, ["name", "description", "definition"], person)
+    return rows(Segment.objects.filter(pk__in=found), "id", "name", "definition")
 
 
 def _segments_erase(person: Person) -> dict[str, int]:
@@ -168,91 +177,123 @@ def _segments_erase(person: Person) -> dict[str, int]:
 # --- imported files ------------------------------------------------------------------------------------
 
 
-def _named(text: str, person: Person) -> bool:
-    lowered = text.lower()
-    return any(identifier.lower() in lowered for identifier in person.identifiers)
-
-
 def _hers(cells: list[str], person: Person) -> bool:
-    """A record is hers when a cell holds one of her identifiers, or two cells are her first and last name."""
-    if any(_named(cell, person) for cell in cells):
+    """A record is hers when a cell holds one of her identifiers whole, or, in a record with no e-mail
+    address (a refused row), two cells are her first and last name."""
+    if person.found_in(cells):
         return True
-    return len(person.names) == 2 and person.names <= {cell.strip().lower() for cell in cells}
+    folded = {cell.strip().casefold() for cell in cells}
+    has_email = any("@" in cell for cell in folded)
+    return len(person.names) == 2 and person.names <= folded and not has_email
 
 
-def _split(data: bytes, person: Person) -> tuple[str, list[str], list[list[str]], str] | None:
-    """(encoding, the file's lines without the person's records, those records, header) or None when the
-    file does not name them. A record spanning several lines goes as a whole."""
+def _records(lines: list[str], start: int, delimiter: str, width: int):
+    """(first line, end line, cells) of each record from ``lines[start:]``, read strictly: a broken quote
+    costs its own line only (cells None), never the rest of the file (as in ``imports.reader``)."""
+    position = start
+    while position < len(lines):
+        reader = csv.reader(iter(lines[position:]), delimiter=delimiter, strict=True)
+        consumed = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                cells = None
+            end = reader.line_num
+            if cells is None or (end - consumed > 1 and len(cells) != width):
+                yield position + consumed, position + consumed + 1, None
+                position += consumed + 1
+                break
+            yield position + consumed, position + end, cells
+            consumed = end
+
+
+def _split(data: bytes, person: Person) -> tuple[bytes, list[dict]] | None:
+    """(the file without her records, her records) or None when the file has none of hers."""
     text, encoding = decode(data)
-    if not _named(text, person) and not (person.names and all(n in text.lower() for n in person.names)):
+    lowered = text.casefold()
+    if not any(i.casefold() in lowered for i in person.identifiers) and not (
+        person.names and all(n in lowered for n in person.names)
+    ):
         return None
     lines = list(io.StringIO(text, newline=""))
-    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    delimiter = sniff_delimiter(lines[first]) if lines else ","
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None
+    delimiter = sniff_delimiter(lines[first])
+    header = next(csv.reader([lines[first]], delimiter=delimiter), [])
     kept, removed = lines[: first + 1], []
-    reader = csv.reader(lines[first + 1 :], delimiter=delimiter)
-    body = lines[first + 1 :]
-    consumed = 0
+    for begin, end, cells in _records(lines, first + 1, delimiter, len(header)):
+        span = lines[begin:end]
+        if cells is None:
+            hers = person.found_in(span[0]) or _hers(span[0].split(delimiter), person)
+            (removed.append({"line": span[0].rstrip("\r\n")}) if hers else kept.extend(span))
+        elif _hers(cells, person):
+            removed.append(dict(zip(header, cells, strict=False)))
+        else:
+            kept.extend(span)
+    if not removed:
+        return None
+    content = "".join(kept)
+    if encoding == "utf-8":
+        new = (codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b"") + content.encode("utf-8")
+    else:
+        new = content.encode(encoding)
+    return new, removed
+
+
+def _read(job: ImportJob) -> bytes | None:
     try:
-        for cells in reader:
-            span = body[consumed : reader.line_num]
-            consumed = reader.line_num
-            if _hers(cells, person):
-                removed.append(cells)
-            else:
-                kept.extend(span)
-    except csv.Error:  # broken quotes: go on line by line
-        for line in body[consumed:]:
-            (removed.append([line]) if _named(line, person) else kept.append(line))
-    header = next(csv.reader([lines[first]], delimiter=delimiter), []) if lines else []
-    return encoding, kept, removed, header
+        with job.file.open("rb") as handle:
+            return handle.read()
+    except OSError:  # gone from storage: nothing of hers left in it
+        return None
 
 
 def _files(person: Person):
     for job in ImportJob.objects.exclude(file="").order_by("id"):
-        try:
-            with job.file.open("rb") as handle:
-                data = handle.read()
-        except (FileNotFoundError, OSError):
-            continue
-        found = _split(data, person)
+        data = _read(job)
+        found = _split(data, person) if data else None
         if found is not None:
             yield job, found
 
 
 def _imports_export(person: Person) -> list[dict]:
-    found = []
-    for job, (_encoding, _kept, removed, header) in _files(person):
-        found.append(
-            {
-                "import_id": job.pk,
-                "file": job.original_name,
-                "created_at": job.created_at,
-                "rows": [dict(zip(header, cells, strict=False)) for cells in removed],
-            }
-        )
-    for job in mentioning(ImportJob, ["errors", "message", "original_name"], person):
-        found.append({"import_id": job.pk, "file": job.original_name, "errors": scrub(job.errors, person)})
+    found = [
+        {"import_id": job.pk, "file": job.original_name, "created_at": job.created_at, "rows": removed}
+        for job, (_new, removed) in _files(person)
+    ]
+    for job in ImportJob.objects.filter(pk__in=mention_ids(ImportJob, ["errors", "message"], person)):
+        errors = [entry for entry in job.errors if person.found_in(entry)]
+        found.append({"import_id": job.pk, "file": job.original_name, "errors": errors})
     return found
 
 
 def _imports_erase(person: Person) -> dict[str, int]:
-    rewritten = 0
-    for job, (encoding, kept, removed, _header) in _files(person):
-        content = "".join(kept).encode("utf-8" if encoding == "utf-8" else encoding)
-        rewritten += len(removed)
-        person.after_commit.append(lambda name=job.file.name, content=content: _replace(name, content))
+    removed = 0
+    for job, (_new, records) in _files(person):
+        removed += len(records)
+        person.after_commit.append(functools.partial(_rewrite, job.pk, person))
     scrubbed = scrub_rows(ImportJob, ["errors", "message", "original_name"], person)
-    return counts(deleted=rewritten, scrubbed=scrubbed)
+    return counts(deleted=removed, scrubbed=scrubbed)
 
 
-def _replace(name: str, content: bytes) -> None:
-    """Swap the file for its new content in one step (a new file renamed over it)."""
-    path = default_storage.path(name)
-    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(content)
-    os.replace(temporary, path)
+def _rewrite(job_id: int, person: Person) -> None:
+    """After the commit: read the file again under the job's row lock (another erasure may have rewritten
+    it meanwhile) and swap it for its content without her records in one step (a new file renamed over)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        data = _read(job) if job is not None else None
+        found = _split(data, person) if data else None
+        if found is None:
+            return
+        path = default_storage.path(job.file.name)
+        temporary = f"{path}.{uuid.uuid4().hex}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(found[0])
+        os.replace(temporary, path)
 
 
 register(

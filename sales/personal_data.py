@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import F, Q
 
-from accounts.personal_data import Part, Person, counts, deleted, mentioning, register, rows, scrub_rows
+from accounts.personal_data import Part, Person, counts, deleted, mention_ids, register, rows, scrub_rows
 
 from .models import Activity, Deal, DealContact, LeadDecision
 
@@ -41,7 +41,7 @@ def _deal_links_erase(person: Person) -> dict[str, int]:
 
 
 def _activities_export(person: Person) -> list[dict]:
-    found = mentioning(Activity, ACTIVITY_TEXT, person).values("pk")
+    found = mention_ids(Activity, ACTIVITY_TEXT, person)
     return rows(Activity.objects.filter(Q(contact_id=person.id) | Q(pk__in=found)).order_by("id"))
 
 

@@ -5,7 +5,7 @@ import json
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts import audit, personal_data
@@ -222,7 +222,10 @@ class ContactEraseView(PortalView):
         form = ErasureForm(request.POST, contact=contact)
         if not form.is_valid():
             return self.get(request, pk, form=form, status=400)
-        done = personal_data.summary(personal_data.erase(contact))
+        try:
+            done = personal_data.summary(personal_data.erase(contact))
+        except Contact.DoesNotExist:  # erased by another request while this one waited for the row
+            raise Http404 from None
         # The message names no one: it waits in the session until the next page.
         messages.success(
             request,

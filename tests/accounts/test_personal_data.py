@@ -6,6 +6,7 @@ is logged; the pages and operations are admin-only and isolated per workspace.""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -56,6 +57,9 @@ ADDRESS = "203.0.113.77"
 VISITOR = "anon-zq-4711"
 IDENTIFIERS = (EMAIL, NAME, PHONE, ADDRESS, VISITOR, LAST)  # the surname alone must be gone too, here
 OTHER = "someone.else@example.org"
+# Decoys: her identifiers inside someone else's, which must be left alone.
+DECOY_EMAIL = f"li{EMAIL}"
+DECOY_TEXT = f"Call {NAME}son back"
 
 
 # --- every table is declared --------------------------------------------------------------------------
@@ -147,6 +151,7 @@ def _person_everywhere(media) -> dict:
             uploaded_file=_upload(
                 "email,first_name,last_name,phone\n"
                 f"{OTHER},Sam,Else,+1 555 0100\n"
+                f"{DECOY_EMAIL},Liz,Quill,\n"
                 f'{EMAIL},{FIRST},"{LAST}",{PHONE}\n'
                 f"not-an-email,{FIRST},{LAST},\n"
             ),
@@ -202,6 +207,7 @@ def _person_everywhere(media) -> dict:
         deal_close_won(deal=Deal.objects.get(pk=deal.pk), actor=rep)
         engine.run(full=True)
         Notification.objects.create(user=rep, kind="sla", title=f"Call {NAME} now", body=EMAIL)
+        Notification.objects.create(user=rep, kind="sla", title=DECOY_TEXT, body=DECOY_EMAIL)
         event = WebhookEvent.objects.filter(type="contact.created").latest("id")
         delivery = WebhookDelivery.objects.filter(event=event).first()
         WebhookAttempt.objects.create(delivery=delivery, status_code=500, response=f'{{"echo": "{EMAIL}"}}')
@@ -247,8 +253,8 @@ def _traces(schema: str) -> list[str]:
             text = f"encode(\"{column}\", 'escape')" if kind == "bytea" else f'"{column}"::text'
             for identifier in IDENTIFIERS:
                 cursor.execute(
-                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE strpos(lower({text}), lower(%s)) > 0',  # noqa: S608 - names from the catalogue
-                    [identifier],
+                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE {text} ~* %s',  # noqa: S608 - names from the catalogue
+                    [_whole(identifier)],
                 )
                 if cursor.fetchone()[0]:
                     found.append(f"{table}.{column} holds {identifier!r}")
@@ -262,12 +268,21 @@ def _traces(schema: str) -> list[str]:
     return found
 
 
+def _whole(identifier: str) -> str:
+    """A regular expression (PostgreSQL's and Python's alike) for ``identifier`` as a whole: not inside a
+    longer address or name, so the decoys (lizora.quillfeather@..., Quillfeatherson) are not her."""
+    return rf"(^|[^[:alnum:]_.+@-]){re.escape(identifier)}($|[^[:alnum:]_@-])"
+
+
 def _files_naming_her(media: Path) -> list[str]:
     hits = []
     for path in Path(media).rglob("*"):
         if path.is_file():
-            content = path.read_bytes().decode("utf-8", "replace").lower()
-            hits += [f"{path.name} holds {i!r}" for i in IDENTIFIERS if i.lower() in content]
+            content = path.read_bytes().decode("utf-8", "replace")
+            for identifier in IDENTIFIERS:
+                pattern = _whole(identifier).replace("[:alnum:]", "a-zA-Z0-9")
+                if re.search(pattern, content, re.IGNORECASE):
+                    hits.append(f"{path.name} holds {identifier!r}")
     return hits
 
 
@@ -352,7 +367,10 @@ def test_export_holds_every_part_and_erasure_leaves_no_trace(
         job = ImportJob.objects.get(pk=world["job"])
         with job.file.open("rb") as handle:
             rest = handle.read().decode()
-        assert OTHER in rest and rest.startswith("email,first_name,last_name,phone")
+        assert OTHER in rest and DECOY_EMAIL in rest and rest.startswith("email,first_name,last_name,phone")
+        # Decoys that contain her identifiers inside someone else's are untouched.
+        assert Contact.objects.filter(email=DECOY_EMAIL).exists()
+        assert Notification.objects.filter(title=DECOY_TEXT, body=DECOY_EMAIL).exists()
         # One audit entry for the erasure, naming no one; partners are told.
         entry = AuditEntry.objects.get(action__contains="erasure")
         assert (entry.object_type, entry.object_id, entry.source) == ("marketing.Contact", str(pk), "api")
@@ -448,3 +466,72 @@ def test_the_export_costs_the_same_queries_for_a_long_history(tenant_a):
             contact_change_stage(contact=long, to_stage=["mql", "lead"][n % 2])
     _export_queries(reader, short.pk)  # the first request of the process looks the workspace up
     assert _export_queries(reader, long.pk) == _export_queries(reader, short.pk)
+
+
+# --- edges ---------------------------------------------------------------------------------------------
+
+
+def test_a_visitor_id_shared_with_another_contact_stays_theirs(alpha):
+    her = factories.contact(email="shared.visitor@example.org")
+    him = factories.contact(email="other.visitor@example.org")
+    touchpoint_create(data={"kind": "page_visit", "contact_id": her.pk, "anonymous_id": "v-shared-1"})
+    his = touchpoint_create(data={"kind": "page_visit", "contact_id": him.pk, "anonymous_id": "v-shared-1"})
+    personal_data.erase(her)
+    his.refresh_from_db()
+    assert (his.contact_id, his.anonymous_id) == (him.pk, "v-shared-1")
+
+
+def test_a_retry_after_the_erasure_replays_instead_of_creating_her_again(tenant_a):
+    client = api_client("alpha", api_key_for("alpha", ["admin:write", "marketing:write"]))
+    key = str(uuid.uuid4())
+    body = {"email": "retry.me@example.org", "first_name": "Retta", "last_name": "Mewes"}
+    created = _call(client, "post", "/api/v1/contacts/", body, HTTP_IDEMPOTENCY_KEY=key)
+    assert created.status_code == 201
+    erased = _call(
+        client, "post", f"/api/v1/contacts/{created.json()['id']}/erasure/", {"email": body["email"]}
+    )
+    assert erased.status_code == 200 and erased.json()["parts"]["stored_api_answers"]["scrubbed"] == 1
+    again = _call(client, "post", "/api/v1/contacts/", body, HTTP_IDEMPOTENCY_KEY=key)
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert "retry.me" not in again.content.decode() and "Mewes" not in again.content.decode()
+    assert not _in_schema(lambda: Contact.objects.filter(email=body["email"]).exists())
+
+
+def test_a_second_erasure_of_the_same_contact_finds_nothing(alpha):
+    person = factories.contact(email="twice@example.org")
+    stale = Contact.objects.get(pk=person.pk)
+    personal_data.erase(person)
+    with pytest.raises(Contact.DoesNotExist):
+        personal_data.erase(stale)
+
+
+def test_a_long_text_naming_her_is_cut_to_its_column(alpha):
+    person = factories.contact(email="ann.lee@ex.io", first_name="Ann", last_name="Lee")
+    title = ("x" * 192) + " Ann Lee"  # 200 characters: "[erased]" is one longer than "Ann Lee"
+    note = Notification.objects.create(user=user_in("alpha", "admin"), kind="x", title=title)
+    personal_data.erase(person)
+    note.refresh_from_db()
+    assert note.title == ("x" * 192) + " [erased" and len(note.title) == 200
+
+
+def test_a_broken_quote_in_an_import_file_costs_its_own_line_only(alpha):
+    from marketing import personal_data as marketing_part
+
+    person = personal_data.person_of(
+        factories.contact(email="zed@example.org", first_name="Zed", last_name="Z")
+    )
+    data = (
+        b"email,first_name,last_name\n"
+        b"a@example.org,Al,Able\n"
+        b'b@example.org,"Bea,Broken\n'  # an unclosed quote
+        b"zed@example.org,Zed,Z\n"
+        b"c@example.org,Cy,Cole\n"
+    )
+    new, removed = marketing_part._split(data, person)
+    assert removed == [{"email": "zed@example.org", "first_name": "Zed", "last_name": "Z"}]
+    assert new.decode().splitlines() == [
+        "email,first_name,last_name",
+        "a@example.org,Al,Able",
+        'b@example.org,"Bea,Broken',
+        "c@example.org,Cy,Cole",
+    ]
