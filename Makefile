@@ -50,8 +50,10 @@ clean-data:
 # The metric engine benchmark (bench/README.md): a scale-1 workspace in its own database, the engine against
 # a hand-written SQL floor, then an incremental run; writes bench/results/latest.json and BENCHMARKS.md.
 # Then the export benchmark (bench/export_bench.py): 1M touchpoints exported through a real web process
-# against PostgreSQL's COPY of the same rows.
+# against PostgreSQL's COPY of the same rows. Then tenant resolution (bench/web_bench.py): a trivial view
+# through the tenant middleware against the same stack without it.
 bench: install
 	$(BIN)/python bench/metrics_bench.py $(BENCH_ARGS); metrics=$$?; \
 	$(BIN)/python bench/export_bench.py; export=$$?; \
-	exit $$(( metrics || export ))
+	$(BIN)/python bench/web_bench.py; web=$$?; \
+	exit $$(( metrics || export || web ))

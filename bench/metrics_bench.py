@@ -428,11 +428,12 @@ def write_report(result: dict) -> None:
             lines.append(f"- {labels.get(name, name)}: {top}.")
     if result.get("notes"):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
-    from bench.export_bench import section  # the export benchmark's latest run, kept in the same report
+    # the other benchmarks' latest runs, kept in the same report
+    from bench import export_bench, web_bench
 
-    export = section()
-    if export:
-        lines += ["", export]
+    for section in (export_bench.section(), web_bench.section()):
+        if section:
+            lines += ["", section]
     REPORT.write_text("\n".join(lines) + "\n")
 
 
