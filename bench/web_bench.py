@@ -1,19 +1,27 @@
-"""The tenant-resolution benchmark (issue 9): ``make bench`` runs it, or ``.venv/bin/python
-bench/web_bench.py``.
+"""The web benchmarks (issue 9): tenant resolution and the partner API. ``make bench`` runs them, or
+``.venv/bin/python bench/web_bench.py``.
 
-Two gunicorn processes on loopback (one sync worker each, the production worker class) serve the same
-trivial view, ``/bench/ping`` (two bytes, no query; ``bench/urls_ping.py``), with the project's whole
-middleware stack and DEBUG off (``bench/settings_ping.py``):
+Two gunicorn processes on loopback (one sync worker each, the production worker class) run the project with
+its whole middleware stack and DEBUG off, plus two benchmark-only routes (``bench/settings_ping.py``,
+``bench/urls_ping.py``). They are pinned to CPU 0 and the load to CPU 1 (where there are two): client
+processes that each send one request after another, on a new connection each (a sync worker closes it),
+for a fixed time. Rounds alternate A, B, A, B; medians.
 
-- (A) on a workspace's host, through the tenant middleware (host -> workspace, cached in the process, and
-  the schema set for the request);
-- (B) the floor: the same stack and view without the tenant middleware, nothing else changed.
+**Tenant resolution.** ``/bench/ping``, a trivial view (two bytes, no query): (A) on a workspace's host
+through the tenant middleware (host -> workspace, cached in the process, and the schema set for the
+request); (B) the floor, the same stack and view without the tenant middleware (the second server), nothing
+else changed. Each server is checked to be what it claims: an unknown host is a 404 through A and a 200
+through B. Target: A / B at least 0.85.
 
-The servers are pinned to CPU 0 and the load to CPU 1 (where there are two): client processes that each
-send one request after another, on a new connection each (a sync worker closes it), for a fixed time.
-Rounds alternate A, B, A, B; the medians of the throughput and A / B are reported (target: at least
-0.85). Each server is checked to be what it claims: an unknown host is a 404 through A and a 200 through B.
-The results go to ``bench/results/web.json`` and the tenant-resolution section of ``BENCHMARKS.md``.
+**Partner API.** On the generated workspace ``bench`` (20,000 deals at scale 1; the metric benchmark
+generates it, and so does this one when it is missing), through server (A): (A) ``GET
+/api/v1/deals/?limit=50`` with an API key, following the cursor from the first page to the last and again;
+(B) the floor, ``/bench/deals``: the same fields of the same 50 deals per page by one hand-written
+``.values()`` query rendered by the standard library's JSON encoder, without DRF, authentication, scopes or
+limits. Pages per second, A / B at least 0.5; then one connection's latency over ``--latency-pages``
+pages of each, p50 and p99.
+
+The results go to ``bench/results/web.json`` and the web section of ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -36,9 +45,10 @@ if str(ROOT) not in sys.path:
 from bench import metrics_bench as mb  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "web.json"
-TARGET = 0.85
-SLUG = "benchweb"
-PATH = "/bench/ping"
+TARGET, API_TARGET = 0.85, 0.5
+PING = "/bench/ping"
+API_FIRST = "/api/v1/deals/?limit=50"
+FLOOR_FIRST = "/bench/deals"
 
 
 def _pin(cpu: int) -> None:
@@ -62,10 +72,10 @@ def _server(env: dict[str, str], port: int, log: Path, *, tenant: bool) -> subpr
         )  # fmt: skip
 
 
-def _get(port: int, host: str, path: str = PATH) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _get(port: int, host: str, path: str, headers: dict | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.request("GET", path, headers={"Host": host})
+        connection.request("GET", path, headers={"Host": host, **(headers or {})})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -76,35 +86,52 @@ def _wait(port: int, host: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if _get(port, host)[0] == 200:
+            if _get(port, host, PING)[0] == 200:
                 return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"the server on port {port} did not answer {PATH} within {timeout} s")
+    raise RuntimeError(f"the server on port {port} did not answer {PING} within {timeout} s")
 
 
-def _client(port: int, host: str, seconds: float, queue) -> None:
-    """One load process: requests one after another until the time is up; puts (answered, failed)."""
+def _next(body: bytes, first: str) -> tuple[str, int]:
+    """The path of the page after this one (the first again after the last), and this page's rows."""
+    page = json.loads(body)
+    following = page.get("next")
+    path = urlsplit(following)._replace(scheme="", netloc="").geturl() if following else first
+    return path, len(page["results"])
+
+
+def _load(port: int, host: str, first: str, headers: dict, seconds: float, queue) -> None:
+    """One load process: requests one after another until the time is up; puts (answered, failed). For the
+    ping every request asks the same; for a list, page after page from the first to the last and again."""
     _pin(1)
     answered = failed = 0
+    path = first
     stop = time.perf_counter() + seconds
     while time.perf_counter() < stop:
         try:
-            status, body = _get(port, host)
-            if status == 200 and body == b"ok":
-                answered += 1
-            else:
-                failed += 1
+            status, body = _get(port, host, path, headers)
         except OSError:
             failed += 1
+            continue
+        if status != 200:
+            failed += 1
+            path = first
+        elif first == PING:
+            answered += body == b"ok"
+            failed += body != b"ok"
+        else:
+            path, rows = _next(body, first)
+            answered += rows > 0
     queue.put((answered, failed))
 
 
-def throughput(port: int, host: str, *, clients: int, seconds: float) -> tuple[float, int]:
-    """Requests per second answered with the view's body, and the number that were not."""
+def throughput(port: int, host: str, first: str, headers: dict, *, clients: int, seconds: float):
+    """Answers per second (with the view's body, or a page of rows), and the number of failed requests."""
     queue = multiprocessing.Queue()
     workers = [
-        multiprocessing.Process(target=_client, args=(port, host, seconds, queue)) for _ in range(clients)
+        multiprocessing.Process(target=_load, args=(port, host, first, headers, seconds, queue))
+        for _ in range(clients)
     ]
     for worker in workers:
         worker.start()
@@ -114,24 +141,39 @@ def throughput(port: int, host: str, *, clients: int, seconds: float) -> tuple[f
     return sum(a for a, _ in results) / seconds, sum(f for _, f in results)
 
 
-def ensure_workspace() -> str:
-    """A small workspace to resolve (made once, like any sign-up); its host."""
-    import secrets
+def latencies(port: int, host: str, first: str, headers: dict, pages: int) -> list[float]:
+    """Seconds per page, one request after another from this process (one connection at a time)."""
+    times, path = [], first
+    for _ in range(pages):
+        started = time.perf_counter()
+        status, body = _get(port, host, path, headers)
+        times.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+        path, _rows = _next(body, first)
+    return times
 
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def workspace(slug: str, scale: float, seed: int) -> tuple[str, str]:
+    """The generated workspace (made or reused like the metric benchmark's), its host, and an API key that
+    reads sales."""
+    from django_tenants.utils import schema_context
+
+    from accounts.models import ApiKey
+    from accounts.services import api_key_create
     from accounts.tenancy.models import Tenant
-    from accounts.tenancy.services import tenant_create, tenant_provision
 
-    tenant = Tenant.objects.filter(slug=SLUG).first()
-    if tenant is None:
-        tenant = tenant_create(
-            slug=SLUG,
-            name="Web benchmark",
-            admin_email=f"admin@{SLUG}.example",
-            admin_password=secrets.token_urlsafe(12),
-        )
-    if not tenant.ready:
-        tenant = tenant_provision(tenant_id=tenant.pk)
-    return tenant.domains.get(is_primary=True).domain
+    mb.ensure_workspace(slug, scale, seed)
+    tenant = Tenant.objects.get(slug=slug)
+    with schema_context(tenant.schema_name):
+        ApiKey.objects.filter(name="web benchmark").delete()
+        _, key = api_key_create(name="web benchmark", scopes=["sales:read"], created_by=None)
+    return tenant.domains.get(is_primary=True).domain, key
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--tenant", default="bench")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--latency-pages", type=int, default=300)
     args = parser.parse_args(argv)
     url, source = mb.database_url()
     mb.setup_django(url)
@@ -147,38 +193,55 @@ def main(argv: list[str] | None = None) -> int:
     from tests.processes import free_port
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
-    host = ensure_workspace()
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    host, key = workspace(args.tenant, args.scale, args.seed)
+    unlimited = {"key": 10**6, "workspace": 10**6, "daily": 10**9}  # no rate limit in the way
+    plans = dict.fromkeys(("free", "standard", "enterprise"), unlimited)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "TANDEM_API_PLANS": json.dumps(plans)}
+    auth = {"Authorization": f"Bearer {key}"}
     logs = ROOT / "bench" / "results"
     logs.mkdir(parents=True, exist_ok=True)
     ports = {"tenant": free_port(), "floor": free_port()}
+    # name -> (server, first path, headers)
+    loads = {
+        "tenant": ("tenant", PING, {}),
+        "floor": ("floor", PING, {}),
+        "api": ("tenant", API_FIRST, auth),
+        "floor_api": ("tenant", FLOOR_FIRST, {}),
+    }
     servers = {
         "tenant": _server(env, ports["tenant"], logs / "web-tenant.log", tenant=True),
         "floor": _server(env, ports["floor"], logs / "web-floor.log", tenant=False),
     }
-    runs: dict[str, list[float]] = {"tenant": [], "floor": []}
-    failures = {"tenant": 0, "floor": 0}
+    runs: dict[str, list[float]] = {name: [] for name in loads}
+    failures = dict.fromkeys(loads, 0)
+    latency: dict[str, list[float]] = {}
     try:
         for port in ports.values():
             _wait(port, host)
         # each is what it claims: the tenant middleware refuses an unknown host, the floor has none
-        checks = {name: _get(port, "no-such-workspace.localhost")[0] for name, port in ports.items()}
+        checks = {name: _get(port, "no-such-workspace.localhost", PING)[0] for name, port in ports.items()}
         if checks != {"tenant": 404, "floor": 200}:
             raise RuntimeError(
                 f"an unknown host should be 404 with the tenant middleware, 200 without: {checks}"
             )
-        for port in ports.values():
-            throughput(port, host, clients=args.clients, seconds=1.0)  # warm up
+        for server, first, headers in loads.values():  # warm up
+            throughput(ports[server], host, first, headers, clients=args.clients, seconds=1.0)
         mb.log(
-            f"Tenant resolution: {args.rounds} rounds of {args.seconds:g} s, {args.clients} clients;"
-            f" {source}."
+            f"Web: {args.rounds} rounds of {args.seconds:g} s, {args.clients} clients; database: {source}."
         )
-        for index in range(args.rounds):
-            for name in ("tenant", "floor"):
-                rate, failed = throughput(ports[name], host, clients=args.clients, seconds=args.seconds)
-                runs[name].append(round(rate, 1))
-                failures[name] += failed
-                mb.log(f"Round {index + 1} {name}: {rate:,.0f} requests/s ({failed} failed)")
+        for pair in (("tenant", "floor"), ("api", "floor_api")):
+            for index in range(args.rounds):
+                for name in pair:
+                    server, first, headers = loads[name]
+                    rate, failed = throughput(
+                        ports[server], host, first, headers, clients=args.clients, seconds=args.seconds
+                    )
+                    runs[name].append(round(rate, 1))
+                    failures[name] += failed
+                    mb.log(f"Round {index + 1} {name}: {rate:,.0f}/s ({failed} failed)")
+        for name in ("api", "floor_api"):
+            server, first, headers = loads[name]
+            latency[name] = latencies(ports[server], host, first, headers, args.latency_pages)
     finally:
         for server in servers.values():
             server.terminate()
@@ -198,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
         "failures": failures,
         "medians": medians,
         "ratio": round(medians["tenant"] / medians["floor"], 3),
+        "api_ratio": round(medians["api"] / medians["floor_api"], 3),
+        "latency_ms": {
+            name: {
+                "p50": round(percentile(values, 0.5) * 1000, 1),
+                "p99": round(percentile(values, 0.99) * 1000, 1),
+                "pages": len(values),
+            }
+            for name, values in latency.items()
+        },
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
@@ -205,37 +277,54 @@ def main(argv: list[str] | None = None) -> int:
     print(section(result))
     if mb.RESULTS.exists():  # the report holds every benchmark: render it again with this run
         mb.write_report(json.loads(mb.RESULTS.read_text()))
-    return 0 if result["ratio"] >= TARGET and not any(failures.values()) else 1
+    met = result["ratio"] >= TARGET and result["api_ratio"] >= API_TARGET
+    return 0 if met and not any(failures.values()) else 1
+
+
+def _rounds(values: list[float]) -> str:
+    return ", ".join(f"{v:,.0f}" for v in values)
 
 
 def section(result: dict | None = None) -> str:
-    """The tenant-resolution part of BENCHMARKS.md, from the latest run."""
+    """The web part of BENCHMARKS.md, from the latest run."""
     if result is None:
         if not RESULTS.exists():
             return ""
         result = json.loads(RESULTS.read_text())
-    m, ratio = result["medians"], result["ratio"]
+    m, runs = result["medians"], result["runs"]
     pinning = "servers on CPU 0, load on CPU 1" if result["pinned"] else "one CPU: not pinned"
-    rounds = {name: ", ".join(f"{v:,.0f}" for v in values) for name, values in result["runs"].items()}
+    ratio, api_ratio, lat = result["ratio"], result["api_ratio"], result["latency_ms"]
     return "\n".join(
         [
-            "## Tenant resolution (issue 9)",
+            "## Web: tenant resolution and the partner API (issue 9)",
             "",
-            f"Run {result['finished_at']} on commit {result['commit']}: `GET {PATH}` (a trivial view) "
-            "through gunicorn (one sync worker) with the whole middleware stack, on a workspace host "
-            "through the tenant middleware (A) and without it (B, the floor); "
-            f"{result['clients']} client processes, a new connection per request, "
-            f"{result['rounds']} rounds of {result['seconds']:g} s alternating "
-            f"A/B, medians; {pinning}. Command: `make bench` (`bench/web_bench.py`).",
+            f"Run {result['finished_at']} on commit {result['commit']}. gunicorn, one sync worker, the whole "
+            f"middleware stack, DEBUG off; {result['clients']} client processes, a new connection per "
+            f"request, {result['rounds']} rounds of {result['seconds']:g} s alternating A/B, medians; "
+            f"{pinning}. Command: `make bench` (`bench/web_bench.py`).",
             "",
-            "| measurement | requests/s (median) | rounds |",
-            "|---|---:|---|",
-            f"| (A) with tenant resolution | {m['tenant']:,.0f} | {rounds['tenant']} |",
-            f"| (B) floor: no tenant middleware | {m['floor']:,.0f} | {rounds['floor']} |",
+            f"Tenant resolution: `GET {PING}` (a trivial view) on a workspace host through the tenant "
+            "middleware (A), and the same stack without it (B).",
+            "",
+            f"Partner API: `GET {API_FIRST}` with an API key, following the cursor through every page of the "
+            "generated workspace's deals (A), against the same fields of the same pages by one hand-written "
+            "`.values()` query and the standard library's JSON encoder, no DRF, authentication or limits "
+            f"(B, `{FLOOR_FIRST}`). Latency: one connection at a time over {lat['api']['pages']} pages.",
+            "",
+            "| measurement | per second (median) | rounds | p50 (ms) | p99 (ms) |",
+            "|---|---:|---|---:|---:|",
+            f"| (A) ping with tenant resolution | {m['tenant']:,.0f} | {_rounds(runs['tenant'])} | | |",
+            f"| (B) ping, no tenant middleware | {m['floor']:,.0f} | {_rounds(runs['floor'])} | | |",
+            f"| (A) API deals pages of 50 | {m['api']:,.0f} | {_rounds(runs['api'])} "
+            f"| {lat['api']['p50']} | {lat['api']['p99']} |",
+            f"| (B) floor pages of 50 | {m['floor_api']:,.0f} | {_rounds(runs['floor_api'])} "
+            f"| {lat['floor_api']['p50']} | {lat['floor_api']['p99']} |",
             "",
             "| ratio | value | target | met |",
             "|---|---:|---:|---|",
-            f"| A / B | {ratio:.3f} | >= {TARGET} | {'yes' if ratio >= TARGET else 'NO'} |",
+            f"| tenant resolution A / B | {ratio:.3f} | >= {TARGET} | {'yes' if ratio >= TARGET else 'NO'} |",
+            f"| partner API A / B | {api_ratio:.3f} | >= {API_TARGET} "
+            f"| {'yes' if api_ratio >= API_TARGET else 'NO'} |",
         ]
     )
 
