@@ -374,7 +374,9 @@ def test_export_holds_every_part_and_erasure_leaves_no_trace(
         # One audit entry for the erasure, naming no one; partners are told.
         entry = AuditEntry.objects.get(action__contains="erasure")
         assert (entry.object_type, entry.object_id, entry.source) == ("marketing.Contact", str(pk), "api")
-        assert entry.count == body["deleted"] + body["anonymised"] + body["scrubbed"] or entry.count > 0
+        # the bulk updates noted, the deleted rows seen by the signals, nothing counted twice
+        updated = body["anonymised"] + body["scrubbed"]
+        assert updated < entry.count <= updated + body["deleted"], (entry.count, body)
         assert WebhookEvent.objects.filter(type="contact.erased", data__contact__id=pk).exists()
     # Beta was never touched.
     with schema_context("beta"):
