@@ -156,11 +156,25 @@ class TenantAPIView(_ScopedMixin, views.APIView):
     pass
 
 
-class TenantListAPIView(_ScopedMixin, generics.ListAPIView):
+class _FlatListMixin:
+    """With ``flat`` set (a ``config.flat.FlatList`` of the view's serializer), GET reads the page as plain
+    rows of the serializer's columns instead of building and serializing model instances; same body."""
+
+    flat = None
+
+    def list(self, request, *args, **kwargs):
+        if self.flat is None:
+            return super().list(request, *args, **kwargs)
+        ordering = [name.lstrip("-") for name in self.cursor_ordering]
+        rows = self.flat.queryset(self.filter_queryset(self.get_queryset()), also=ordering)
+        return self.get_paginated_response(self.flat.represent(self.paginate_queryset(rows)))
+
+
+class TenantListAPIView(_ScopedMixin, _FlatListMixin, generics.ListAPIView):
     pass
 
 
-class TenantListCreateAPIView(_ScopedMixin, generics.ListCreateAPIView):
+class TenantListCreateAPIView(_ScopedMixin, _FlatListMixin, generics.ListCreateAPIView):
     pass
 
 

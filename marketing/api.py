@@ -20,6 +20,7 @@ from accounts.api_base import (
 from accounts.models import acting_user
 from accounts.roles import Area
 from config.api import query_choice, query_int
+from config.flat import FlatList
 
 from . import selectors
 from . import serializers as s
@@ -178,6 +179,7 @@ class ContactBatchView(BatchView):
 )
 class ContactListView(MarketingListCreate):
     serializer_class = s.ContactOut
+    flat = FlatList(s.ContactOut)  # long partner pulls: read flat (config.flat)
     input_serializer = s.ContactIn
     allowed_params = ("search", "lifecycle_stage", "company", "segment", "min_score", "source")
     ordering_fields = {
@@ -482,6 +484,7 @@ class ContentFileView(TenantAPIView):
 )
 class TouchpointListView(MarketingListCreate):
     serializer_class = s.TouchpointOut
+    flat = FlatList(s.TouchpointOut)  # the longest partner pull: read flat (config.flat)
     input_serializer = s.TouchpointIn
     allowed_params = ("contact", "campaign", "kind")
     default_ordering = ("-occurred_at", "-id")

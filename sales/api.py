@@ -4,7 +4,11 @@ reasons, teams). Scoped to sales:read / sales:write; marketing reads, sales writ
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -20,6 +24,7 @@ from accounts.api_base import (
 from accounts.models import User, acting_user
 from accounts.roles import Area
 from config.api import query_choice, query_date, query_int
+from config.flat import FlatList
 from marketing.models import Contact
 
 from . import selectors
@@ -27,6 +32,7 @@ from . import serializers as s
 from .models import (
     CustomerAccount,
     Deal,
+    DealContact,
     LossReason,
     Pipeline,
     RejectionReason,
@@ -292,6 +298,13 @@ class TeamDetailView(SalesDetail):
 )
 class DealListView(SalesListCreate):
     serializer_class = s.DealOut
+    # partners page through every deal: the page is read flat (config.flat), the primary contact in the query
+    flat = FlatList(
+        s.DealOut,
+        primary_contact=Subquery(
+            DealContact.objects.filter(deal_id=OuterRef("pk"), is_primary=True).values("contact_id")[:1]
+        ),
+    )
     input_serializer = s.DealIn
     allowed_params = ("search", "pipeline", "stage", "status", "owner", "source_campaign")
     ordering_fields = {
@@ -299,8 +312,9 @@ class DealListView(SalesListCreate):
         "-created": ("-created_at", "-id"),
         "amount": ("amount", "id"),
         "-amount": ("-amount", "-id"),
-        "close": ("expected_close_date", "id"),
-        "-close": ("-expected_close_date", "-id"),
+        # a cursor cannot hold "no date": deals without one sort as if due on the last day of 9999
+        "close": ("close_key", "id"),
+        "-close": ("-close_key", "-id"),
     }
 
     def get_queryset(self):
@@ -312,7 +326,7 @@ class DealListView(SalesListCreate):
             status=query_choice(r, "status", Deal.Status.values),
             owner=query_int(r, "owner"),
             source_campaign=query_int(r, "source_campaign"),
-        )
+        ).annotate(close_key=Coalesce("expected_close_date", Value(dt.date.max)))
 
     def create_object(self, data, request):
         return deal_services.deal_create(data=data, actor=acting_user(request))
