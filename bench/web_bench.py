@@ -21,6 +21,11 @@ generates it, and so does this one when it is missing), through server (A): (A) 
 limits. Pages per second, A / B at least 0.5; then one connection's latency over ``--latency-pages``
 pages of each, p50 and p99.
 
+**Portal.** The pipeline board, the contact list and the joint report of the same workspace (1M touchpoints,
+100,000 contacts), logged in as its admin through server (A): each page ``--portal-visits`` times in turn,
+one connection at a time, with the trivial view between them as the floor; p50 and p99. Their query counts
+are held constant from 1x to 100x rows by tests/test_query_counts.py.
+
 The results go to ``bench/results/web.json`` and the web section of ``BENCHMARKS.md``.
 """
 
@@ -49,6 +54,12 @@ TARGET, API_TARGET = 0.85, 0.5
 PING = "/bench/ping"
 API_FIRST = "/api/v1/deals/?limit=50"
 FLOOR_FIRST = "/bench/deals"
+# The portal pages a rep and a marketer open all day, at the scale-1 workspace's 1M touchpoints.
+PORTAL = {
+    "pipeline board": "/sales/board/",
+    "contact list": "/marketing/contacts/",
+    "joint report": "/alignment/reports/",
+}
 
 
 def _pin(cpu: int) -> None:
@@ -176,6 +187,41 @@ def workspace(slug: str, scale: float, seed: int) -> tuple[str, str]:
     return tenant.domains.get(is_primary=True).domain, key
 
 
+def portal_session(slug: str) -> str:
+    """A portal session of the workspace's admin (made through the product's own login step)."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+    from accounts.services import session_login
+    from accounts.tenancy.models import Tenant
+
+    with schema_context(Tenant.objects.get(slug=slug).schema_name):
+        request = RequestFactory().get("/")
+        request.session = SessionStore()
+        session_login(request, User.objects.filter(roles__contains=["admin"]).order_by("id").first())
+        request.session.save()
+        return request.session.session_key
+
+
+def portal_latencies(port: int, host: str, cookie: str, visits: int) -> dict[str, list[float]]:
+    """Seconds per page, one connection at a time: the portal pages in turn, and the trivial view between
+    them (the floor: the same stack and process doing nothing)."""
+    from django.conf import settings
+
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
+    times: dict[str, list[float]] = {name: [] for name in (*PORTAL, "floor")}
+    for _ in range(visits):
+        for name, path in (*PORTAL.items(), ("floor", PING)):
+            started = time.perf_counter()
+            status, body = _get(port, host, path, headers)
+            times[name].append(time.perf_counter() - started)
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -185,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--latency-pages", type=int, default=300)
+    parser.add_argument("--portal-visits", type=int, default=60, help="Visits of each portal page")
     args = parser.parse_args(argv)
     url, source = mb.database_url()
     mb.setup_django(url)
@@ -194,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
     host, key = workspace(args.tenant, args.scale, args.seed)
+    cookie = portal_session(args.tenant)
     unlimited = {"key": 10**6, "workspace": 10**6, "daily": 10**9}  # no rate limit in the way
     plans = dict.fromkeys(("free", "standard", "enterprise"), unlimited)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "TANDEM_API_PLANS": json.dumps(plans)}
@@ -242,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("api", "floor_api"):
             server, first, headers = loads[name]
             latency[name] = latencies(ports[server], host, first, headers, args.latency_pages)
+        portal_latencies(ports["tenant"], host, cookie, 2)  # warm up
+        portal = portal_latencies(ports["tenant"], host, cookie, args.portal_visits)
     finally:
         for server in servers.values():
             server.terminate()
@@ -269,6 +319,14 @@ def main(argv: list[str] | None = None) -> int:
                 "pages": len(values),
             }
             for name, values in latency.items()
+        },
+        "portal_ms": {
+            name: {
+                "p50": round(percentile(values, 0.5) * 1000, 1),
+                "p99": round(percentile(values, 0.99) * 1000, 1),
+                "visits": len(values),
+            }
+            for name, values in portal.items()
         },
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
@@ -325,8 +383,32 @@ def section(result: dict | None = None) -> str:
             f"| tenant resolution A / B | {ratio:.3f} | >= {TARGET} | {'yes' if ratio >= TARGET else 'NO'} |",
             f"| partner API A / B | {api_ratio:.3f} | >= {API_TARGET} "
             f"| {'yes' if api_ratio >= API_TARGET else 'NO'} |",
+            *_portal_lines(result.get("portal_ms")),
         ]
     )
+
+
+def _portal_lines(portal: dict | None) -> list[str]:
+    if not portal:
+        return []
+    floor = portal["floor"]
+    lines = [
+        "",
+        f"Portal at the scale-1 workspace (1M touchpoints), logged in as its admin: each page visited "
+        f"{floor['visits']} times in turn, one connection at a time, with the trivial view between them as "
+        "the floor (the same process and stack doing nothing). The query count of every portal page is the "
+        "same at 1x, 10x and 100x rows: tests/test_query_counts.py.",
+        "",
+        "| page | p50 (ms) | p99 (ms) | p50 / floor p50 |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, path in PORTAL.items():
+        row = portal[name]
+        lines.append(
+            f"| {name} `{path}` | {row['p50']} | {row['p99']} | {row['p50'] / max(floor['p50'], 0.1):.1f}x |"
+        )
+    lines.append(f"| floor `{PING}` | {floor['p50']} | {floor['p99']} | 1.0x |")
+    return lines
 
 
 if __name__ == "__main__":

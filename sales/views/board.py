@@ -4,13 +4,34 @@ from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from .. import reports
 from ..models import Deal, Pipeline
 from .common import SalesPage
 
 CARDS_PER_STAGE = 50
+_ID = 987654321  # a sentinel id: an URL is reversed once per page, then filled in for each card
+
+
+def _url_for_each(name: str):
+    pattern = reverse(name, args=[_ID]).replace(str(_ID), "{}")
+    return pattern.format
+
+
+def _stage_options(stages) -> dict[int, str]:
+    """The "Move to" options of a card in each stage (that stage selected): built once per page, not for
+    every card, since a board shows up to CARDS_PER_STAGE cards per column."""
+    return {
+        current.pk: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((s.pk, " selected" if s.pk == current.pk else "", s.name) for s in stages),
+        )
+        for current in stages
+    }
 
 
 class BoardView(SalesPage):
@@ -42,10 +63,15 @@ class BoardView(SalesPage):
         ).filter(rank__lte=CARDS_PER_STAGE)
         cards: dict[int, list[Deal]] = {stage.pk: [] for stage in stages}
         now = timezone.now()
-        for deal in ranked.select_related("company", "owner", "stage").order_by("stage_id", "rank"):
+        options = _stage_options(stages)
+        detail_url, move_url = _url_for_each("sales:deal_detail"), _url_for_each("sales:deal_move")
+        expected = {stage.pk: stage.expected_days for stage in stages}
+        for deal in ranked.select_related("company").order_by("stage_id", "rank"):
             if deal.stage_id in cards:
                 deal.days_in_stage = (now - deal.stage_entered_at).days
-                deal.is_stale = deal.days_in_stage > deal.stage.expected_days
+                deal.is_stale = deal.days_in_stage > expected[deal.stage_id]
+                deal.detail_url, deal.move_url = detail_url(deal.pk), move_url(deal.pk)
+                deal.move_options = options[deal.stage_id]
                 cards[deal.stage_id].append(deal)
         columns = [
             {
