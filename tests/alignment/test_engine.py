@@ -150,6 +150,29 @@ def test_incremental_equals_a_full_recompute_after_writes(facts):
     assert value("mqls", 5) == 1 and value("marketing_spend", 6) == 50
 
 
+def test_a_quiet_refresh_is_one_query_and_any_mark_or_new_definition_makes_it_run(facts):
+    from django.test.utils import CaptureQueriesContext
+
+    from alignment.models import DefinitionVersion, DirtyDeal, EngineRun
+
+    engine.run(full=True)
+    DirtyDay.objects.all().delete()
+    DirtyDeal.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        quiet = engine.run()
+    assert len(queries) == 1 and quiet.pk is None and quiet.values_written == 0
+    # a marked day, a marked deal, or definitions not yet fully computed each take the full path
+    StageTransition.objects.create(contact=factories.contact(), to_stage="mql", at=at(5, 9))
+    assert DirtyDay.objects.exists() and engine.run().days > 0
+    DirtyDeal.objects.create(deal_id=facts["d2"].pk)
+    assert not engine._quiet()
+    engine.run()
+    assert engine._quiet()
+    DefinitionVersion.objects.create()
+    assert not engine._quiet()
+    assert engine.run().kind == EngineRun.Kind.FULL
+
+
 def test_triggers_mark_the_days_a_write_touches(alpha):
     DirtyDay.objects.all().delete()
     deal = deal_create(data={"name": "Marked", "amount": "1"})

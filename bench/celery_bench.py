@@ -1,0 +1,173 @@
+"""The Celery fan-out benchmark (issue 9): per-tenant metric tasks over many workspaces against a no-op task.
+``make bench`` runs it, or ``.venv/bin/python bench/celery_bench.py [--tenants 1000] [--rounds 3]``.
+
+The production path: the beat's ``alignment.refresh_metrics`` is sent for every workspace (the schema in the
+header and as an argument), a real worker process takes them from the configured broker (Redis here; the
+embedded filesystem broker without ``CELERY_BROKER_URL``), switches to the workspace's schema, checks it and
+runs the metric engine's incremental run, which finds nothing changed in a quiet workspace and stores
+nothing. That is what most of the every-45-seconds fan-out does on a platform of a thousand workspaces.
+
+(A) ``alignment.refresh_metrics`` for each of ``--tenants`` workspaces; (B) the floor, ``bench.noop``
+(bench/celery_tasks.py), a per-tenant task that does nothing, through the same task base, schema switch and
+checks. One worker process (prefork, one child, prefetch 1, as deployed) pinned to CPU 0, the sender on
+CPU 1. Each round sends one task per workspace and waits for every result; tasks per second from the first
+send to the last result. A warm-up round of each first (the first refresh of a new workspace is its full
+computation), then rounds A, B, A, B; medians. Target: A / B at least 0.8.
+
+The workspaces are the tenant benchmark's (bench/tenants_bench.py makes them from the template schema).
+Results: ``bench/results/celery.json`` and a section of ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import metrics_bench as mb  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "celery.json"
+TARGET = 0.8
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+def worker(env: dict[str, str], queue: str, log: Path) -> subprocess.Popen:
+    args = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
+        "-Q", queue, "--include", "bench.celery_tasks", "--loglevel=WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with log.open("w") as out:
+        return subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _pin(0),  # noqa: PLW1509 - affinity only, before exec
+        )  # fmt: skip
+
+
+def fan_out(task, schemas: list[str], queue: str, timeout: float) -> float:
+    """Send ``task`` to every schema and wait for every result: tasks per second."""
+    from celery.result import ResultSet
+
+    from config.celery import send_to_tenant
+
+    started = time.perf_counter()
+    results = ResultSet([send_to_tenant(task, schema, queue=queue) for schema in schemas])
+    results.join(timeout=timeout, propagate=True)
+    return len(schemas) / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2, help="A/B pairs after the warm-up")
+    args = parser.parse_args(argv)
+    _pin(1)
+    url, source = mb.database_url()
+    mb.setup_django(url)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from alignment.tasks import refresh_metrics
+    from bench import tenants_bench
+    from bench.celery_tasks import noop
+    from config.celery import app
+
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    schemas = tenants_bench.ensure_tenants(args.tenants)
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", "TANDEM_QUEUE": queue}
+    app.conf.task_always_eager = False
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(parents=True, exist_ok=True)
+    process = worker(env, queue, logs / "celery-worker.log")
+    loads = {"metrics": refresh_metrics, "noop": noop}
+    runs: dict[str, list[float]] = {name: [] for name in loads}
+    try:
+        fan_out(noop, schemas[:1], queue, timeout=120)  # the worker is up
+        warm = {}
+        for name, task in loads.items():
+            started = time.perf_counter()
+            fan_out(task, schemas, queue, timeout=1800)
+            warm[name] = round(time.perf_counter() - started, 1)
+            mb.log(f"Warm-up {name}: {warm[name]} s for {len(schemas)} workspaces")
+        for index in range(args.rounds):
+            for name, task in loads.items():
+                rate = fan_out(task, schemas, queue, timeout=1800)
+                runs[name].append(round(rate, 1))
+                mb.log(f"Round {index + 1} {name}: {rate:,.0f} tasks/s")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    result = {
+        "commit": mb.commit(),
+        "database": source,
+        "broker": settings.CELERY_BROKER_URL.split("://")[0],
+        "tenants": len(schemas),
+        "rounds": args.rounds,
+        "pinned": (os.cpu_count() or 1) > 1,
+        "warm_up_seconds": warm,
+        "runs": runs,
+        "medians": medians,
+        "ratio": round(medians["metrics"] / medians["noop"], 3),
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(section(result))
+    if mb.RESULTS.exists():
+        mb.write_report(json.loads(mb.RESULTS.read_text()))
+    return 0 if result["ratio"] >= TARGET else 1
+
+
+def section(result: dict | None = None) -> str:
+    """The Celery part of BENCHMARKS.md, from the latest run."""
+    if result is None:
+        if not RESULTS.exists():
+            return ""
+        result = json.loads(RESULTS.read_text())
+    m, runs, ratio = result["medians"], result["runs"], result["ratio"]
+    pinning = "worker on CPU 0, sender on CPU 1" if result["pinned"] else "one CPU: not pinned"
+    rounds = {name: ", ".join(f"{v:,.0f}" for v in values) for name, values in runs.items()}
+    return "\n".join(
+        [
+            "## Celery fan-out (issue 9)",
+            "",
+            f"Run {result['finished_at']} on commit {result['commit']}. One worker process (prefork, one "
+            f"child, prefetch 1), {result['broker']} broker, {pinning}; each round sends one task to each of "
+            f"{result['tenants']:,} workspaces and waits for every result; a warm-up round of each, then "
+            f"{result['rounds']} A/B pairs, medians. Command: `make bench` (`bench/celery_bench.py`).",
+            "",
+            "| measurement | tasks per second (median) | rounds | warm-up (s) |",
+            "|---|---:|---|---:|",
+            f"| (A) `alignment.refresh_metrics` per workspace | {m['metrics']:,.0f} | {rounds['metrics']} "
+            f"| {result['warm_up_seconds']['metrics']} |",
+            f"| (B) `bench.noop` per workspace | {m['noop']:,.0f} | {rounds['noop']} "
+            f"| {result['warm_up_seconds']['noop']} |",
+            "",
+            "| ratio | value | target | met |",
+            "|---|---:|---:|---|",
+            f"| fan-out A / B | {ratio:.3f} | >= {TARGET} | {'yes' if ratio >= TARGET else 'NO'} |",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
