@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404
 from django.views import View
 
 from .models import User
@@ -37,7 +38,12 @@ class PortalView(View):
             write = self.access == WRITE or request.method not in SAFE_METHODS
             if required_scope(self.area, write=write) not in scopes_for_roles(user.roles):
                 raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except ObjectDoesNotExist:
+            # the row was there when the page looked it up and was deleted before the change locked it
+            # (two people, or two tabs): the same 404 as a missing id, never a 500
+            raise Http404 from None
 
     def can_write(self) -> bool:
         return self.area == ANY or required_scope(self.area, write=True) in scopes_for_roles(

@@ -203,8 +203,9 @@ def pytest_collection_modifyitems(config, items):
     - the fault tests need Redis (a private redis-server, a Redis broker): they run on CI's real-services
       pass (TANDEM_EXPECT_REAL_SERVICES=1) and nowhere else;
     - the whole-system batteries marked ``once_per_ci`` (the cross-tenant matrix, the schemathesis contract
-      run; minutes each) run in every ``make test`` but not again in CI's second pass
-      (TANDEM_CI_SECOND_PASS=1), so that CI stays under 30 minutes.
+      run, the hostile-input batteries, the query counts at 100x; minutes each) and the long data builds
+      that exercise no broker or cache (the demo history, the data generator) run in every ``make test``
+      but not again in CI's second pass (TANDEM_CI_SECOND_PASS=1), so that CI stays under 30 minutes.
     """
     rules = []
     if os.environ.get("TANDEM_EXPECT_REAL_SERVICES") != "1":

@@ -142,20 +142,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_process(env: dict[str, str], log_path: Path, *, threads: int = 4):
+def web_process(env: dict[str, str], log_path: Path, *, threads: int = 4, workers: int = 1):
     """gunicorn serving the test database on a free loopback port; yields its base URL
     (``http://localhost:<port>``, tenants at ``<slug>.localhost``)."""
-    with gunicorn(env, log_path, threads=threads) as (url, _):
+    with gunicorn(env, log_path, threads=threads, workers=workers) as (url, _):
         yield url
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log_path: Path, *, threads: int = 4):
+def gunicorn(env: dict[str, str], log_path: Path, *, threads: int = 4, workers: int = 1):
     """As ``web_process``, yielding (base URL, the gunicorn master's ``Popen``)."""
     port = free_port()
     args = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--threads", str(threads), "--access-logfile", "-",
+        "--workers", str(workers), "--threads", str(threads), "--access-logfile", "-",
     ]  # fmt: skip
     with running_process(args, {**env, "TANDEM_URL_PORT": str(port)}, log_path) as process:
         try:

@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.once_per_ci  # two minutes of seeding; the same PostgreSQL code on either server
 def test_demo_history_is_consistent_and_applied_once(tenant_a):
     from marketing import demo as marketing_demo
     from marketing.models import Campaign, Contact, Touchpoint

@@ -127,6 +127,7 @@ def _broken(schema: str) -> dict:
         return {name: n for name, sql in INVARIANTS.items() if (n := _rows(sql))}
 
 
+@pytest.mark.once_per_ci  # half a minute of generating; the same PostgreSQL code on either server
 def test_a_generated_workspace_is_provisioned_deterministic_and_consistent(capsys):
     # when
     call_command("generate_data", tenant="gen-one", scale=0.01, seed=7, as_of=AS_OF, tenants=1)
@@ -190,6 +191,7 @@ def test_a_generated_workspace_is_provisioned_deterministic_and_consistent(capsy
         transaction.set_rollback(True)
 
 
+@pytest.mark.once_per_ci
 def test_a_batch_adds_recent_facts_through_the_same_code():
     call_command("generate_data", tenant="gen-batch", scale=0.01, seed=3, as_of=AS_OF)
     before = gen.counts("gen_batch")
