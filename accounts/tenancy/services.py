@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from .links import workspace_host
 from .models import Domain, Signup, Tenant
+from .template import CloneUnavailable, advisory_lock, template_clone
 from .validators import normalize_slug, validate_slug
 
 logger = logging.getLogger(__name__)
@@ -152,28 +153,26 @@ def tenant_enqueue_provisioning(*, tenant_id: int) -> None:
 
 @contextmanager
 def _provisioning_lock(tenant_id: int) -> Iterator[None]:
-    """Serialise provisioning runs of one tenant across workers.
-
-    The advisory lock lives on a connection of its own: the migration runner closes Django's
-    connection when it finishes, which would drop a lock held there halfway through.
-    """
-    import psycopg
-
-    params = connection.settings_dict
-    with psycopg.connect(
-        dbname=params["NAME"],
-        user=params["USER"] or None,
-        password=params["PASSWORD"] or None,
-        host=params["HOST"] or None,
-        port=params["PORT"] or None,
-        autocommit=True,
-    ) as lock_conn:
-        lock_conn.execute("SELECT pg_advisory_lock(%s)", [0x7E4A0000 + tenant_id])
+    """Serialise provisioning runs of one tenant across workers (on a connection of its own)."""
+    with advisory_lock(0x7E4A0000 + tenant_id):
         yield
 
 
+def _create_schema(tenant: Tenant) -> None:
+    """A copy of the template schema (``template.py``); where this machine cannot copy, the migrations."""
+    from django_tenants.utils import schema_exists
+
+    if schema_exists(tenant.schema_name):
+        return  # a run that failed after its schema was made: the copy is one transaction, so it is whole
+    try:
+        template_clone(schema_name=tenant.schema_name)
+    except CloneUnavailable as exc:
+        logger.warning("provisioning %s by migrations: %s", tenant.schema_name, exc)
+        tenant.create_schema(check_if_exists=True, sync_schema=True, verbosity=0)
+
+
 def tenant_provision(*, tenant_id: int) -> Tenant:
-    """Create and migrate the tenant's schema, create its first admin and mark it ready.
+    """Create the tenant's schema (a copy of the template), create its first admin and mark it ready.
 
     Idempotent and safe to run twice at once: an advisory lock serialises runs for one tenant, and
     every step checks what already exists.
@@ -185,7 +184,7 @@ def tenant_provision(*, tenant_id: int) -> Tenant:
             return tenant
         Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.PROVISIONING, status_detail="")
         try:
-            tenant.create_schema(check_if_exists=True, sync_schema=True, verbosity=0)
+            _create_schema(tenant)
             connection.set_schema_to_public()
             signup = Signup.objects.filter(tenant=tenant).first()
             with schema_context(tenant.schema_name):
