@@ -118,7 +118,7 @@ def _ensure_locked(*, verbosity: int) -> bool:
 @cache
 def _pg_dump() -> str:
     """The pg_dump to use, or CloneUnavailable: configured, the embedded server's own, or on the PATH."""
-    candidates = [os.environ.get("TANDEM_PG_DUMP") or getattr(settings, "TANDEM_PG_DUMP", "")]
+    candidates = [getattr(settings, "TANDEM_PG_DUMP", "")]
     if getattr(settings, "TANDEM_EMBEDDED_DATABASE", False):
         try:
             import pgserver

@@ -417,5 +417,11 @@ LOGGING = {
 }
 
 GET_EXECUTOR_FUNCTION = "accounts.tenancy.migration.get_executor"
+# migrate_schemas migrates the schemas that are behind in this many processes at once (0: one per core).
+TANDEM_MIGRATION_WORKERS = env_int("TANDEM_MIGRATION_WORKERS", 0)
+# The pg_dump that copies the template schema into new workspaces (accounts/tenancy/template.py); empty: the
+# embedded server's own, or the one on the PATH. Without one at least as new as the server, new workspaces
+# are migrated instead.
+TANDEM_PG_DUMP = env("TANDEM_PG_DUMP", "")
 # Demo data of each app, applied in this order by `manage.py seed_demo` (used by `make run`).
 TANDEM_DEMO_SEEDERS = ["accounts.demo.seed", "marketing.demo.seed", "sales.demo.seed", "alignment.demo.seed"]
