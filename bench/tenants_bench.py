@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import math
 import os
 import re
 import shutil
@@ -267,9 +268,9 @@ def provisioning(url: str, rounds: int) -> dict:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         Tenant.objects.filter(pk__in=made).delete()
 
-    def pct(values: list[float], q: float) -> float:
+    def pct(values: list[float], q: float) -> float:  # nearest rank
         ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
     result = {"rounds": rounds, "runs": {k: [round(v, 4) for v in vs] for k, vs in times.items()}}
     for key, values in times.items():
@@ -330,13 +331,13 @@ def section(result: dict | None = None) -> str:
             f"Provisioning: `tenant_provision` of a new sign-up (copy of the template, first admin, status) "
             f"against `psql` replaying a `pg_dump --schema-only` of the template into a new schema, "
             f"{result['provisioning']['rounds']} of each, alternating. The migration runs are whole "
-            f"`manage.py migrate_schemas` processes; the additive one migrated {add['migrated']} schemas "
-            f"({add['line']}).",
+            f"`manage.py migrate_schemas` processes; the additive one migrated {add['migrated']} schemas: "
+            f"{add['line']}",
             "",
             f"Failure: `{fail['schema']}` already had the column; the run exited {fail['exit_code']} with "
-            f"`{fail['reported']}`; {fail['migrated_meanwhile']} of the other nine were migrated and "
-            f"`{fail['schema']}` was left as it was ({'yes' if fail['left_as_it_was'] else 'NO'}); with the "
-            f"column removed, the second run exited {fail['rerun_exit_code']} ({fail['rerun_line']}).",
+            f"`{fail['reported']}`; of the nine others, {fail['migrated_meanwhile']} were migrated; "
+            f"`{fail['schema']}` was left as it was: {'yes' if fail['left_as_it_was'] else 'NO'}. With the "
+            f"column removed, the second run exited {fail['rerun_exit_code']}: {fail['rerun_line']}",
         ]
     )
 

@@ -244,10 +244,18 @@ def migrate_tenant_schemas(schemas: list[str], *, verbosity: int = 1, stdout=Non
         else:
             connections.close_all()  # the children open their own
             context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
+            pool = context.Pool(workers)
+            try:
                 chunksize = max(1, len(behind) // (workers * 16))
                 for result in pool.imap_unordered(_migrate_schema, behind, chunksize=chunksize):
                     _record(result, report, out, verbosity)
+            except BaseException:
+                pool.terminate()
+                raise
+            else:
+                pool.close()  # the workers exit on their own, closing their connections
+            finally:
+                pool.join()
     finally:
         _RUN.clear()
     report.seconds = time.monotonic() - started
