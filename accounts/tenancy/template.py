@@ -115,20 +115,28 @@ def _ensure_locked(*, verbosity: int) -> bool:
 # --- The copy ------------------------------------------------------------------------------------------
 
 
+def _shipped_pg_dump() -> str:
+    try:
+        import pgserver
+    except ImportError:
+        return ""
+    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump")
+
+
+def _pg_dump_candidates() -> Iterator[str]:
+    yield getattr(settings, "TANDEM_PG_DUMP", "")
+    if getattr(settings, "TANDEM_EMBEDDED_DATABASE", False):
+        yield _shipped_pg_dump()
+    yield shutil.which("pg_dump") or ""
+    yield _shipped_pg_dump()  # a development machine's PATH may have an older one than the server
+
+
 @cache
 def _pg_dump() -> str:
-    """The pg_dump to use, or CloneUnavailable: configured, the embedded server's own, or on the PATH."""
-    candidates = [getattr(settings, "TANDEM_PG_DUMP", "")]
-    if getattr(settings, "TANDEM_EMBEDDED_DATABASE", False):
-        try:
-            import pgserver
-
-            candidates.append(str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"))
-        except ImportError:
-            pass
-    candidates.append(shutil.which("pg_dump") or "")
+    """The pg_dump to use, or CloneUnavailable: configured, the embedded server's own, on the PATH, or
+    the one the pgserver package ships; the first at least as new as the server."""
     server_major = connection.pg_version // 10000
-    for path in filter(None, candidates):
+    for path in filter(None, _pg_dump_candidates()):
         try:
             done = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)  # noqa: S603
         except (OSError, subprocess.CalledProcessError):
