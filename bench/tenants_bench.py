@@ -94,10 +94,20 @@ def setup(url: str) -> None:
     django.setup()
 
 
-def _raw(url: str):
+def _raw(url: str | None):
+    """A connection of its own to ``url``, or to the database Django is connected to."""
     import psycopg
 
-    conn = psycopg.connect(url)
+    if url is None:
+        from django.db import connection
+
+        params = connection.settings_dict
+        conn = psycopg.connect(
+            dbname=params["NAME"], user=params["USER"] or None, password=params["PASSWORD"] or None,
+            host=params["HOST"] or None, port=params["PORT"] or None,
+        )  # fmt: skip
+    else:
+        conn = psycopg.connect(url)
     conn.execute("SET synchronous_commit = off")  # this benchmark's own database, its own session
     return conn
 
@@ -105,9 +115,18 @@ def _raw(url: str):
 # --- The workspaces --------------------------------------------------------------------------------------
 
 
-def ensure_tenants(url: str, count: int) -> dict:
+def ensure_tenants(count: int, url: str | None = None) -> list[str]:
+    """The schemas of the workspaces ``bt0001`` .. , made when missing as copies of the template, in the
+    database Django is connected to (``url`` reaches the same one; the Celery benchmark uses this too)."""
+    from accounts.tenancy.validators import schema_name_for
+
+    make_tenants(count, url)
+    return [schema_name_for(slug) for slug in slugs(count)]
+
+
+def make_tenants(count: int, url: str | None = None) -> dict:
     """Create the missing workspaces as copies of the template: schemas first (each in one transaction,
-    two connections at a time), then their rows in bulk."""
+    two connections at a time), then their rows in bulk. How many were made, in how many seconds."""
     from django.db import connection
 
     from accounts.tenancy.links import workspace_host
@@ -359,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     names = slugs(options.tenants)
     result: dict = {"tenants": options.tenants, "database": how}
     result.update(machine=mb.machine(), commit=mb.commit())
-    result["created"] = ensure_tenants(url, options.tenants)
+    result["created"] = make_tenants(options.tenants, url)
     log(f"workspaces ready: {result['created']}")
 
     # 1. the additive migration, after its floor
