@@ -50,10 +50,15 @@ clean-data:
 # The metric engine benchmark (bench/README.md): a scale-1 workspace in its own database, the engine against
 # a hand-written SQL floor, then an incremental run; writes bench/results/latest.json and BENCHMARKS.md.
 # Then the export benchmark (bench/export_bench.py): 1M touchpoints exported through a real web process
-# against PostgreSQL's COPY of the same rows. Then tenant resolution (bench/web_bench.py): a trivial view
-# through the tenant middleware against the same stack without it.
+# against PostgreSQL's COPY of the same rows. Then the web (bench/web_bench.py): tenant resolution, the
+# partner API's deals list and the portal's busiest pages. Then tenants at scale (bench/tenants_bench.py):
+# provisioning against a dump replay, and migrate_schemas with nothing to apply, one additive migration and
+# one failure over 1,000 workspaces; then the Celery fan-out over those workspaces (bench/celery_bench.py).
+BENCH_ARGS ?= --rounds 2
 bench: install
 	$(BIN)/python bench/metrics_bench.py $(BENCH_ARGS); metrics=$$?; \
 	$(BIN)/python bench/export_bench.py; export=$$?; \
 	$(BIN)/python bench/web_bench.py; web=$$?; \
-	exit $$(( metrics || export || web ))
+	$(BIN)/python bench/tenants_bench.py; tenants=$$?; \
+	$(BIN)/python bench/celery_bench.py; fanout=$$?; \
+	exit $$(( metrics || export || web || tenants || fanout ))

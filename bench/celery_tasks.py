@@ -10,3 +10,9 @@ from config.celery import tenant_task
 @tenant_task(name="bench.noop")
 def noop(*, tenant_schema: str) -> None:
     return None
+
+
+@tenant_task(name="bench.noop_acks_late", acks_late=True, reject_on_worker_lost=True)
+def noop_acks_late(*, tenant_schema: str) -> None:
+    """The same, delivered as the metric refresh is: acknowledged after it ran."""
+    return None

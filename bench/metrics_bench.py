@@ -429,9 +429,10 @@ def write_report(result: dict) -> None:
     if result.get("notes"):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
     # the other benchmarks' latest runs, kept in the same report
-    from bench import export_bench, tenants_bench, web_bench
+    from bench import celery_bench, export_bench, tenants_bench, web_bench
 
-    for section in (export_bench.section(), web_bench.section(), tenants_bench.section()):
+    sections = (export_bench.section(), web_bench.section(), tenants_bench.section(), celery_bench.section())
+    for section in sections:
         if section:
             lines += ["", section]
     REPORT.write_text("\n".join(lines) + "\n")

@@ -401,8 +401,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Keep database connections across tasks instead of Celery's default close-around-every-task.
-CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 200)
+# Keep database connections across tasks instead of Celery's default close-around-every-task; CONN_MAX_AGE
+# (checked before every task, config.celery) is what recycles them. Reconnecting every 200 tasks gave each
+# new PostgreSQL backend cold catalog caches for every workspace it met next: the fan-out benchmark
+# (bench/celery_bench.py, 1,000 workspaces) ran 106 metric refreshes per second at 200 and about 225 here.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 10_000)
 CELERY_TASK_TENANT_CACHE_SECONDS = TANDEM_TENANT_CACHE_SECONDS
 # The dispatcher's period; each fanned-out task expires after 1.5x of it.
 TANDEM_DISPATCH_SECONDS = env_int("TANDEM_DISPATCH_SECONDS", 300)
