@@ -204,7 +204,8 @@ def pytest_collection_modifyitems(config, items):
       pass (TANDEM_EXPECT_REAL_SERVICES=1) and nowhere else;
     - the whole-system batteries marked ``once_per_ci`` (the cross-tenant matrix, the schemathesis contract
       run, the hostile-input batteries, the query counts at 100x; minutes each) and the long data builds
-      that exercise no broker or cache (the demo history, the data generator) run in every ``make test``
+      that exercise no broker or cache (the demo history, the data generator), and the browser journeys
+      (``browser``: a minute and a half of chromium driving the same pages), run in every ``make test``
       but not again in CI's second pass (TANDEM_CI_SECOND_PASS=1), so that CI stays under 30 minutes.
     """
     rules = []
@@ -212,6 +213,7 @@ def pytest_collection_modifyitems(config, items):
         rules.append(("faults", "fault tests", "they run with TANDEM_EXPECT_REAL_SERVICES=1 (Redis needed)"))
     if os.environ.get("TANDEM_CI_SECOND_PASS") == "1":
         rules.append(("once_per_ci", "once-per-CI batteries", "they ran in CI's first pass"))
+        rules.append(("browser", "browser journeys", "they ran in CI's first pass"))
     for marker, what, why in rules:
         chosen = [item for item in items if item.get_closest_marker(marker)]
         if not chosen:
