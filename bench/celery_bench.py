@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from alignment.tasks import refresh_metrics
     from bench.celery_tasks import noop, noop_acks_late
     from config.celery import app
+    from tests.processes import stop
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
     schemas = tenants_bench.ensure_tenants(args.tenants)
@@ -113,11 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(round(rate, 1))
                 mb.log(f"Round {index + 1} {name}: {rate:,.0f} tasks/s")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=30)
     medians = {name: statistics.median(values) for name, values in runs.items()}
     result = {
         "ratio_same_delivery": round(medians["metrics"] / medians["noop_acks_late"], 3),

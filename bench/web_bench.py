@@ -165,6 +165,15 @@ def latencies(port: int, host: str, first: str, headers: dict, pages: int) -> li
     return times
 
 
+def _spread(seconds: list[float], count: str) -> dict:
+    """p50 and p99 in milliseconds, and how many there were (under ``count``)."""
+    return {
+        "p50": round(percentile(seconds, 0.5) * 1000, 1),
+        "p99": round(percentile(seconds, 0.99) * 1000, 1),
+        count: len(seconds),
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -237,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     mb.setup_django(url)
     from django.core.management import call_command
 
-    from tests.processes import free_port
+    from tests.processes import free_port, stop
 
     call_command("migrate_schemas", interactive=False, verbosity=0)
     host, key = workspace(args.tenant, args.scale, args.seed)
@@ -294,11 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         portal = portal_latencies(ports["tenant"], host, cookie, args.portal_visits)
     finally:
         for server in servers.values():
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, timeout=10)
     medians = {name: statistics.median(values) for name, values in runs.items()}
     result = {
         "commit": mb.commit(),
@@ -312,22 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         "medians": medians,
         "ratio": round(medians["tenant"] / medians["floor"], 3),
         "api_ratio": round(medians["api"] / medians["floor_api"], 3),
-        "latency_ms": {
-            name: {
-                "p50": round(percentile(values, 0.5) * 1000, 1),
-                "p99": round(percentile(values, 0.99) * 1000, 1),
-                "pages": len(values),
-            }
-            for name, values in latency.items()
-        },
-        "portal_ms": {
-            name: {
-                "p50": round(percentile(values, 0.5) * 1000, 1),
-                "p99": round(percentile(values, 0.99) * 1000, 1),
-                "visits": len(values),
-            }
-            for name, values in portal.items()
-        },
+        "latency_ms": {name: _spread(values, "pages") for name, values in latency.items()},
+        "portal_ms": {name: _spread(values, "visits") for name, values in portal.items()},
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

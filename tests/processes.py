@@ -74,13 +74,14 @@ def running_process(args: list[str], env: dict[str, str], log_path: Path):
         try:
             yield process
         finally:
-            _stop(process)
+            stop(process)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Terminate, and kill what does not exit within ``timeout`` seconds."""
     process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
