@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.locks import try_workspace_lock
@@ -449,23 +449,43 @@ def _compute(cursor, *, definition: DefinitionVersion, params: dict, days: list 
     return written
 
 
-# Nothing marked and the current definitions fully computed: the incremental run has nothing to do. One
-# query, no transaction or lock, so the every-45-seconds refresh of a quiet workspace (most of them, on a
-# platform of many) costs about what a task that does nothing costs (bench/celery_bench.py). A mark
-# committed just after this is taken by the next run, as it is when it commits during a run.
+# Nothing marked: the incremental run has nothing to do. One statement over the two mark logs, no
+# transaction or lock, so the every-45-seconds refresh of a quiet workspace (most of them, on a platform of
+# many) costs about what a task that does nothing costs (bench/celery_bench.py). A new definition version
+# marks its day too (migration 0016), and the run that takes the mark recomputes everything when the
+# version has no full run yet; a workspace that never had a full run has no facts or versions to compute
+# from until one marks a day. A mark committed just after this is taken by the next run, as it is when it
+# commits during a run. The names are qualified: no search path, and no statement to set one.
 QUIET = """
-SELECT NOT EXISTS (SELECT 1 FROM alignment_dirtyday)
-   AND NOT EXISTS (SELECT 1 FROM alignment_dirtydeal)
-   AND EXISTS (
-       SELECT 1 FROM alignment_enginerun
-        WHERE kind = %s AND definition_id = (SELECT max(id) FROM alignment_definitionversion)
-   )
+SELECT NOT EXISTS (SELECT 1 FROM {schema}.alignment_dirtyday)
+   AND NOT EXISTS (SELECT 1 FROM {schema}.alignment_dirtydeal)
 """
 
 
 def _quiet() -> bool:
+    """Whether an incremental run would find nothing to do: one round trip to the database.
+
+    On a connection already open it is sent as it is: no health check first (a task's first query pays
+    one, ``CONN_HEALTH_CHECKS``) and no search path, both round trips of their own. The statement is its
+    own health check: when the connection died (a database restart) outside a transaction, it is closed
+    and the statement goes the usual way, which connects again.
+    """
+    sql = QUIET.format(schema=connection.ops.quote_name(connection.schema_name))
+    if connection.connection is not None:
+        try:
+            with connection.wrap_database_errors:
+                raw = connection.connection.cursor()
+            wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+            with wrap(raw) as cursor:
+                cursor.execute(sql)
+                return cursor.fetchone()[0]
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block:
+                raise
+            logger.warning("The database connection was lost; connecting again.", exc_info=True)
+            connection.close()
     with connection.cursor() as cursor:
-        cursor.execute(QUIET, [EngineRun.Kind.FULL])
+        cursor.execute(sql)
         return cursor.fetchone()[0]
 
 

@@ -173,6 +173,70 @@ def test_a_quiet_refresh_is_one_query_and_any_mark_or_new_definition_makes_it_ru
     assert engine.run().kind == EngineRun.Kind.FULL
 
 
+def test_the_quiet_check_is_one_statement_without_a_health_check_or_a_search_path(alpha, monkeypatch):
+    """The every-45-seconds refresh of a quiet workspace: one round trip, the statement qualified by the
+    workspace's schema, not a health check, a SET search_path and the statement (three)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from alignment.models import DirtyDeal
+
+    DirtyDay.objects.all().delete()
+    DirtyDeal.objects.all().delete()
+    checks = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
+    connection.set_schema_to_public()  # as a worker is between two tasks
+    connection.set_schema("alpha")
+    connection.health_check_done = False  # as the task's start leaves it (config.celery)
+    with CaptureQueriesContext(connection) as queries:
+        assert engine._quiet()
+    assert [q["sql"].count('"alpha".alignment_dirty') for q in queries] == [2]
+    assert checks == []
+    DirtyDeal.objects.create(deal_id=1)
+    assert not engine._quiet()
+
+
+def test_the_quiet_check_connects_again_when_its_connection_died(alpha, monkeypatch, caplog):
+    """A database restart between two tasks: the statement finds the connection dead, closes it, and
+    answers over a new one (what the health check it skips would have done)."""
+    from django.db import connections
+
+    spare = connections.create_connection("default")
+    spare.set_schema("alpha")
+    spare.ensure_connection()
+    dead_pid = spare.connection.info.backend_pid
+    with connection.cursor() as cursor:  # the server ends that session, as a restart does
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [dead_pid])
+        assert cursor.fetchone()[0]
+    monkeypatch.setattr(engine, "connection", spare)
+    try:
+        assert engine._quiet() in (True, False)
+        assert spare.connection.info.backend_pid != dead_pid
+    finally:
+        spare.close()
+    assert "connection was lost" in caplog.text
+
+
+def test_a_workspace_whose_newest_definitions_were_never_computed_is_marked_by_the_migration(facts):
+    from importlib import import_module
+
+    from alignment.models import DefinitionVersion, DirtyDeal, EngineRun
+
+    pending = import_module("alignment.migrations.0016_definition_marks").PENDING
+    engine.run(full=True)
+    DirtyDeal.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(pending)  # computed: nothing to mark
+        assert engine._quiet()
+        DefinitionVersion.objects.create(cohort_window_days=30)
+        assert not engine._quiet()  # the trigger marked its day
+        DirtyDay.objects.all().delete()  # as a version made before the trigger existed
+        assert engine._quiet()
+        cursor.execute(pending)
+    assert not engine._quiet()
+    assert engine.run().kind == EngineRun.Kind.FULL and engine._quiet()
+
+
 def test_triggers_mark_the_days_a_write_touches(alpha):
     DirtyDay.objects.all().delete()
     deal = deal_create(data={"name": "Marked", "amount": "1"})
