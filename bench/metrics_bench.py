@@ -429,12 +429,15 @@ def write_report(result: dict) -> None:
     if result.get("notes"):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
     # the other benchmarks' latest runs, kept in the same report
-    from bench import celery_bench, export_bench, tenants_bench, web_bench
+    from bench import celery_bench, export_bench, tenants_bench, web_bench, whole_run
 
     sections = (export_bench.section(), web_bench.section(), tenants_bench.section(), celery_bench.section())
     for section in sections:
         if section:
             lines += ["", section]
+    whole = whole_run.section()
+    if whole:
+        lines[6:6] = [whole, ""]  # first, after the introduction
     REPORT.write_text("\n".join(lines) + "\n")
 
 
