@@ -17,8 +17,8 @@ acknowledged late is fetched only after the one before it finished, so B' is B p
 per task: A / B' is what the metric work itself costs, A / B that plus the delivery guarantee.
 One worker process (prefork, one child, prefetch 1, DEBUG off, as deployed) pinned to CPU 0, the sender on
 CPU 1. Each round sends one task per workspace and waits for every result; tasks per second from the first
-send to the last result. A warm-up round of each first, then rounds A, B, B' repeated; medians. Target:
-A / B at least 0.8.
+send to the last result. A warm-up round of each first, then rounds in the order A B B', B' B A, ...;
+medians. Target: A / B at least 0.8.
 
 The workspaces are the tenant benchmark's (bench/tenants_bench.py makes them from the template schema).
 Results: ``bench/results/celery.json`` and a section of ``BENCHMARKS.md``.
@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             warm[name] = round(time.perf_counter() - started, 1)
             mb.log(f"Warm-up {name}: {warm[name]} s for {len(schemas)} workspaces")
         for index in range(args.rounds):
-            for name, task in loads.items():
+            order = list(loads.items())  # A B B', then B' B A: a drift in the machine weighs on all alike
+            for name, task in order if index % 2 == 0 else order[::-1]:
                 rate = fan_out(task, schemas, queue, timeout=1800)
                 runs[name].append(round(rate, 1))
                 mb.log(f"Round {index + 1} {name}: {rate:,.0f} tasks/s")
@@ -164,8 +165,8 @@ def section(result: dict | None = None) -> str:
             f"Run {result['finished_at']} on commit {result['commit']}. One worker process (prefork, one "
             f"child, prefetch 1, DEBUG off), {result['broker']} broker, {pinning}; each round sends one "
             f"task to each of {result['tenants']:,} workspaces and waits for every result; a warm-up round "
-            f"of each, then {result['rounds']} rounds of A, B and B', medians. Command: `make bench` "
-            "(`bench/celery_bench.py`).",
+            f"of each, then {result['rounds']} rounds of A, B and B' (A B B', then B' B A, ...), medians. "
+            "Command: `make bench` (`bench/celery_bench.py`).",
             "",
             "| measurement | tasks per second (median) | rounds | warm-up (s) |",
             "|---|---:|---|---:|",

@@ -5,7 +5,7 @@ Two gunicorn processes on loopback (one sync worker each, the production worker 
 its whole middleware stack and DEBUG off, plus two benchmark-only routes (``bench/settings_ping.py``,
 ``bench/urls_ping.py``). They are pinned to CPU 0 and the load to CPU 1 (where there are two): client
 processes that each send one request after another, on a new connection each (a sync worker closes it),
-for a fixed time. Rounds alternate A, B, A, B; medians.
+for a fixed time. Rounds go A B, B A, A B ... (a drift in the machine's speed weighs on both); medians.
 
 **Tenant resolution.** ``/bench/ping``, a trivial view (two bytes, no query): (A) on a workspace's host
 through the tenant middleware (host -> workspace, cached in the process, and the schema set for the
@@ -233,8 +233,8 @@ def portal_latencies(port: int, host: str, cookie: str, visits: int) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--tenant", default="bench")
     parser.add_argument("--scale", type=float, default=1.0)
@@ -288,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for pair in (("tenant", "floor"), ("api", "floor_api")):
             for index in range(args.rounds):
-                for name in pair:
+                # A B, then B A: a machine getting slower or faster during the run weighs on both alike
+                for name in pair if index % 2 == 0 else pair[::-1]:
                     server, first, headers = loads[name]
                     rate, failed = throughput(
                         ports[server], host, first, headers, clients=args.clients, seconds=args.seconds
@@ -349,7 +350,8 @@ def section(result: dict | None = None) -> str:
             "",
             f"Run {result['finished_at']} on commit {result['commit']}. gunicorn, one sync worker, the whole "
             f"middleware stack, DEBUG off; {result['clients']} client processes, a new connection per "
-            f"request, {result['rounds']} rounds of {result['seconds']:g} s alternating A/B, medians; "
+            f"request, {result['rounds']} rounds of {result['seconds']:g} s in the order A B, B A, A B ..., "
+            f"medians; "
             f"{pinning}. Command: `make bench` (`bench/web_bench.py`).",
             "",
             f"Tenant resolution: `GET {PING}` (a trivial view) on a workspace host through the tenant "
