@@ -27,7 +27,6 @@ Results: ``bench/results/celery.json`` and a section of ``BENCHMARKS.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -141,20 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": round(medians["metrics"] / medians["noop"], 3),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(section(result))
-    if mb.RESULTS.exists():
-        mb.write_report(json.loads(mb.RESULTS.read_text()))
+    mb.publish(RESULTS, result, section(result))
     return 0 if result["ratio"] >= TARGET else 1
 
 
 def section(result: dict | None = None) -> str:
     """The Celery part of BENCHMARKS.md, from the latest run."""
+    result = result or mb.stored(RESULTS)
     if result is None:
-        if not RESULTS.exists():
-            return ""
-        result = json.loads(RESULTS.read_text())
+        return ""
     m, runs, ratio = result["medians"], result["runs"], result["ratio"]
     pinning = "worker on CPU 0, sender on CPU 1" if result["pinned"] else "one CPU: not pinned"
     rounds = {name: ", ".join(f"{v:,.0f}" for v in values) for name, values in runs.items()}

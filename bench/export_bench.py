@@ -187,12 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_memory_growth_mb": {fmt: max(values) for fmt, values in memory.items()},
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(section(result))
-    metrics = mb.RESULTS
-    if metrics.exists():  # the report holds both benchmarks: render it again with this run
-        mb.write_report(json.loads(metrics.read_text()))
+    mb.publish(RESULTS, result, section(result))
     met = all(r <= TIME_TARGET for r in result["ratios"].values()) and all(
         m < MEMORY_TARGET_MB for m in result["max_memory_growth_mb"].values()
     )
@@ -201,10 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def section(result: dict | None = None) -> str:
     """The export part of BENCHMARKS.md, from the latest export run."""
+    result = result or mb.stored(RESULTS)
     if result is None:
-        if not RESULTS.exists():
-            return ""
-        result = json.loads(RESULTS.read_text())
+        return ""
     m, growth = result["medians"], result["max_memory_growth_mb"]
     lines = [
         "## API export (issue 7)",

@@ -378,7 +378,26 @@ def _met(value, target: float, inclusive: bool) -> str:
     return "yes" if (value <= target if inclusive else value < target) else "no"
 
 
+def stored(path: Path) -> dict | None:
+    """A benchmark's latest stored result, or None before its first run."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def publish(path: Path, result: dict, text: str) -> None:
+    """Store one benchmark's result, print its part of the report, and render BENCHMARKS.md again with it
+    (the report holds every benchmark's latest run, from the metric benchmark's result on)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print()
+    print(text)
+    latest = stored(RESULTS)
+    if latest is not None:
+        write_report(latest)
+
+
 def write_report(result: dict) -> None:
+    from bench import celery_bench, export_bench, tenants_bench, web_bench, whole_run
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
     check = result.get("floor_check") or []
@@ -392,6 +411,7 @@ def write_report(result: dict) -> None:
         "and `bench/results/latest.json` holds every measurement. Read the ratios: absolute times on a",
         "shared 2-core machine vary with its load.",
         "",
+        *([whole, ""] if (whole := whole_run.section()) else []),
         "## Metric engine (issue 5)",
         "",
         f"Run {result['finished_at']} on commit {result['commit']}. Command: `make bench`, which runs "
@@ -429,15 +449,10 @@ def write_report(result: dict) -> None:
     if result.get("notes"):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
     # the other benchmarks' latest runs, kept in the same report
-    from bench import celery_bench, export_bench, tenants_bench, web_bench, whole_run
-
     sections = (export_bench.section(), web_bench.section(), tenants_bench.section(), celery_bench.section())
     for section in sections:
         if section:
             lines += ["", section]
-    whole = whole_run.section()
-    if whole:
-        lines[6:6] = [whole, ""]  # first, after the introduction
     REPORT.write_text("\n".join(lines) + "\n")
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import math
 import os
 import re
@@ -331,10 +330,9 @@ def table(result: dict) -> str:
 
 def section(result: dict | None = None) -> str:
     """The tenants part of BENCHMARKS.md, from the latest run."""
+    result = result or mb.stored(RESULTS)
     if result is None:
-        if not RESULTS.exists():
-            return ""
-        result = json.loads(RESULTS.read_text())
+        return ""
     fail, add = result["failure"], result["additive"]
     return "\n".join(
         [
@@ -445,12 +443,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["finished_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(table(result))
+    mb.publish(RESULTS, result, table(result))
     log(f"done in {result['seconds']} s; {RESULTS.relative_to(ROOT)}")
-    if mb.RESULTS.exists():  # the report holds every benchmark: render it again with this run
-        mb.write_report(json.loads(mb.RESULTS.read_text()))
     met = (
         result["provisioning"]["ratio_p95"] <= PROVISION_TARGET and result["noop"]["ok"]
         and result["noop"]["median"] < NOOP_BOUND and result["additive"]["ok"]

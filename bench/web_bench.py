@@ -322,11 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         "portal_ms": {name: _spread(values, "visits") for name, values in portal.items()},
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(section(result))
-    if mb.RESULTS.exists():  # the report holds every benchmark: render it again with this run
-        mb.write_report(json.loads(mb.RESULTS.read_text()))
+    mb.publish(RESULTS, result, section(result))
     met = result["ratio"] >= TARGET and result["api_ratio"] >= API_TARGET
     return 0 if met and not any(failures.values()) else 1
 
@@ -337,10 +333,9 @@ def _rounds(values: list[float]) -> str:
 
 def section(result: dict | None = None) -> str:
     """The web part of BENCHMARKS.md, from the latest run."""
+    result = result or mb.stored(RESULTS)
     if result is None:
-        if not RESULTS.exists():
-            return ""
-        result = json.loads(RESULTS.read_text())
+        return ""
     m, runs = result["medians"], result["runs"]
     pinning = "servers on CPU 0, load on CPU 1" if result["pinned"] else "one CPU: not pinned"
     ratio, api_ratio, lat = result["ratio"], result["api_ratio"], result["latency_ms"]
@@ -351,8 +346,7 @@ def section(result: dict | None = None) -> str:
             f"Run {result['finished_at']} on commit {result['commit']}. gunicorn, one sync worker, the whole "
             f"middleware stack, DEBUG off; {result['clients']} client processes, a new connection per "
             f"request, {result['rounds']} rounds of {result['seconds']:g} s in the order A B, B A, A B ..., "
-            f"medians; "
-            f"{pinning}. Command: `make bench` (`bench/web_bench.py`).",
+            f"medians; {pinning}. Command: `make bench` (`bench/web_bench.py`).",
             "",
             f"Tenant resolution: `GET {PING}` (a trivial view) on a workspace host through the tenant "
             "middleware (A), and the same stack without it (B).",

@@ -7,7 +7,6 @@ machine from a clean clone. Results: ``bench/results/run.json`` and the first se
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,8 +23,7 @@ NAMES = ("metrics", "export", "web", "tenants", "celery")
 
 
 def _read(name: str) -> dict:
-    path = ROOT / "bench" / "results" / name
-    return json.loads(path.read_text()) if path.exists() else {}
+    return mb.stored(ROOT / "bench" / "results" / name) or {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,20 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         "created_workspaces_seconds": (tenants.get("created") or {}).get("seconds", 0),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(section(result))
-    if mb.RESULTS.exists():
-        mb.write_report(json.loads(mb.RESULTS.read_text()))
+    mb.publish(RESULTS, result, section(result))
     return 0 if seconds <= TARGET_MINUTES * 60 else 1
 
 
 def section(result: dict | None = None) -> str:
     """The whole-run part of BENCHMARKS.md, from the latest run."""
+    result = result or mb.stored(RESULTS)
     if result is None:
-        if not RESULTS.exists():
-            return ""
-        result = json.loads(RESULTS.read_text())
+        return ""
     minutes = result["seconds"] / 60
     made = []
     if result["generated_workspace_seconds"] is not None:
